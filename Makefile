@@ -1,0 +1,56 @@
+# Olympus developer commands. Only Python 3.11 is needed on the machine:
+# PostgreSQL and Redis are embedded when DATABASE_URL / REDIS_URL are unset.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench lint format lock stop clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever the pinned requirements change.
+$(STAMP): requirements/base.txt requirements/dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: migrate, seed demo data, then web + Celery worker + beat (Ctrl-C stops all)
+run: install
+	$(BIN)/python -m olympus.launch
+
+## make test: lint, migration check and the whole suite on real PostgreSQL and Redis
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=olympus.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+## make bench: benchmarks with timing goals (filled by later issues)
+bench: install
+	$(BIN)/python -m olympus.bench
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## make lock: recompile the pinned requirements from the .in files
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements/base.txt requirements/base.in
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements/dev.txt requirements/dev.in
+
+## make stop: stop embedded PostgreSQL / Redis left behind by a crashed process
+stop: install
+	$(BIN)/python -m olympus.embedded stop
+
+clean: stop
+	rm -rf .data

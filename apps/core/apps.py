@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "apps.core"
+    label = "core"
+    verbose_name = "Core"
+
+    def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
+        from apps.core import observability
+
+        observability.init_sentry()
+        # Each app registers its outbox event handlers in its events.py.
+        autodiscover_modules("events")

@@ -1,0 +1,133 @@
+"""The transactional outbox.
+
+``publish_event`` writes an :class:`OutboxEvent` inside the caller's
+transaction and asks for a relay once that transaction commits; a rolled-back
+change therefore never announces itself. Handlers are registered per event
+type (``@event_handler("order.created")``) in each app's ``events.py``. A beat
+sweep re-dispatches events whose on-commit relay was lost (Redis or worker
+down), so delivery is at least once: handlers must be idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.models import OutboxEvent
+
+logger = logging.getLogger("olympus.events")
+
+Handler = Callable[[OutboxEvent], None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def event_handler(event_type: str) -> Callable[[Handler], Handler]:
+    """Register ``func`` to run for every dispatched event of ``event_type``."""
+
+    def register(func: Handler) -> Handler:
+        if func not in _handlers[event_type]:
+            _handlers[event_type].append(func)
+        return func
+
+    return register
+
+
+def unregister_handler(event_type: str, func: Handler) -> None:
+    if func in _handlers.get(event_type, []):
+        _handlers[event_type].remove(func)
+
+
+def handlers_for(event_type: str) -> list[Handler]:
+    return list(_handlers.get(event_type, []))
+
+
+def publish_event(
+    *, event_type: str, payload: dict[str, Any], organization_id: uuid.UUID | str | None = None
+) -> OutboxEvent:
+    """Record an event in the caller's transaction; relay it after commit."""
+    event = OutboxEvent.objects.create(event_type=event_type, payload=payload, organization_id=organization_id)
+    transaction.on_commit(lambda: _enqueue_relay(event.id))
+    return event
+
+
+def _enqueue_relay(event_id: uuid.UUID) -> None:
+    from apps.core.tasks import outbox_relay
+
+    try:
+        outbox_relay.delay(str(event_id))
+    except Exception:  # broker down: the beat sweep picks the event up later
+        logger.warning("could not enqueue outbox relay for %s; the sweep will retry", event_id, exc_info=True)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with full jitter, capped at one hour."""
+    ceiling = min(3600, 2 ** min(attempts, 12) * 5)
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter, not crypto
+
+
+def outbox_dispatch(*, event_id: uuid.UUID | str) -> bool:
+    """Run every handler of one pending event; True when it is dispatched.
+
+    The row is locked (``SKIP LOCKED``) so a relay and a sweep never run one
+    event at the same time. A failing handler rolls back its own writes, the
+    attempt is counted and retried later; past ``OUTBOX_MAX_ATTEMPTS`` the
+    event is parked as a dead letter (status ``failed``) for the admin.
+    """
+    with transaction.atomic():
+        event = (
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(id=event_id, status=OutboxEvent.Status.PENDING)
+            .first()
+        )
+        if event is None:
+            return False
+        try:
+            with transaction.atomic():
+                for handler in handlers_for(event.event_type):
+                    handler(event)
+        except Exception as exc:
+            event.attempts += 1
+            event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if event.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                event.status = OutboxEvent.Status.FAILED
+                logger.error("outbox event %s (%s) dead-lettered", event.id, event.event_type, exc_info=exc)
+            else:
+                event.next_attempt_at = timezone.now() + retry_delay(event.attempts)
+                logger.warning("outbox event %s (%s) failed; will retry", event.id, event.event_type, exc_info=exc)
+            event.save(update_fields=["attempts", "last_error", "status", "next_attempt_at", "updated_at"])
+            return False
+        event.status = OutboxEvent.Status.DISPATCHED
+        event.dispatched_at = timezone.now()
+        event.attempts += 1
+        event.save(update_fields=["status", "dispatched_at", "attempts", "updated_at"])
+        return True
+
+
+def outbox_sweep(*, grace: timedelta = timedelta(seconds=10), limit: int = 500) -> int:
+    """Dispatch pending events that are due and older than ``grace``; return how many succeeded."""
+    now = timezone.now()
+    due = OutboxEvent.objects.filter(
+        status=OutboxEvent.Status.PENDING, next_attempt_at__lte=now, created_at__lte=now - grace
+    ).order_by("next_attempt_at")
+    ids = list(due.values_list("id", flat=True)[:limit])
+    return sum(outbox_dispatch(event_id=event_id) for event_id in ids)
+
+
+def outbox_replay(*, event_ids: list[uuid.UUID]) -> int:
+    """Put dead-lettered (or stuck) events back in the queue; relay them after commit."""
+    with transaction.atomic():
+        events = OutboxEvent.objects.filter(id__in=event_ids).exclude(status=OutboxEvent.Status.DISPATCHED)
+        ids = list(events.values_list("id", flat=True))
+        events.update(status=OutboxEvent.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error="")
+        for event_id in ids:
+            transaction.on_commit(lambda event_id=event_id: _enqueue_relay(event_id))
+    return len(ids)

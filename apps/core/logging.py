@@ -1,0 +1,73 @@
+"""JSON log lines and the redaction every handler applies.
+
+Secrets never reach a log line: values under sensitive keys (password, token,
+authorization, cookie, secret, ...) are replaced wherever they appear, in
+``extra`` fields, in dict/tuple arguments and inside the rendered message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
+
+REDACTED = "[REDACTED]"
+SENSITIVE_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|authorization|cookie|api[_-]?key|session|csrf|signature|card|cvc",
+    re.IGNORECASE,
+)
+# key=value, key: value, "key": "value" and HTTP auth schemes inside free text.
+_INLINE = re.compile(
+    r"""(?P<key>["']?\b[\w-]*(?:pass(?:word|wd)?|secret|token|authorization|cookie|api[_-]?key)[\w-]*\b["']?)"""
+    r"""(?P<sep>\s*[:=]\s*)(?P<value>"[^"]*"|'[^']*'|(?:Bearer|Basic|Token)\s+\S+|[^\s,;&}]+)""",
+    re.IGNORECASE,
+)
+_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id"}
+
+
+def redact(value: Any, *, key: str | None = None) -> Any:
+    if key is not None and SENSITIVE_KEY.search(key):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: redact(v, key=str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact(v) for v in value)
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def redact_text(text: str) -> str:
+    text = _INLINE.sub(lambda m: f"{m['key']}{m['sep']}{_quoted_redaction(m['value'])}", text)
+    return _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+
+
+def _quoted_redaction(value: str) -> str:
+    if value[:1] in {'"', "'"}:
+        return f"{value[0]}{REDACTED}{value[0]}"
+    return REDACTED
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = redact_text(record.getMessage())
+            record.args = None
+        elif isinstance(record.msg, str):
+            record.msg = redact_text(record.msg)
+        for name, value in list(vars(record).items()):
+            if name not in _RESERVED:
+                setattr(record, name, redact(value, key=name))
+        return True
+
+
+class JsonFormatter(_BaseJsonFormatter):
+    """One JSON object per line: time, level, logger, message, request id and extras."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("timestamp", "time")
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        super().__init__("%(levelname)s %(name)s %(message)s %(request_id)s", *args, **kwargs)

@@ -1,0 +1,42 @@
+"""Demo data for `make run`: safe to run any number of times."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.accounts.models import User
+
+DEMO_PASSWORD = "Olympus-demo-1!"
+STAFF_EMAIL = "staff@demo.olympus.local"
+# One user per organization role; the organizations issue gives them their memberships.
+ROLE_USERS = {
+    "owner": "owner@demo.olympus.local",
+    "admin": "admin@demo.olympus.local",
+    "member": "member@demo.olympus.local",
+    "viewer": "viewer@demo.olympus.local",
+    "customer": "customer@demo.olympus.local",
+}
+
+
+class Command(BaseCommand):
+    help = "Create the demo users (and, as those apps land, organization, products and orders). Idempotent."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            created = 0
+            staff, was_created = self._user(STAFF_EMAIL, "Demo Staff", staff=True)
+            created += was_created
+            for role, email in ROLE_USERS.items():
+                _, was_created = self._user(email, f"Demo {role.title()}")
+                created += was_created
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} user(s) created)."))
+        self.stdout.write(f"  admin (staff):  {STAFF_EMAIL} / {DEMO_PASSWORD}")
+        for role, email in ROLE_USERS.items():
+            self.stdout.write(f"  {role + ':':<15} {email} / {DEMO_PASSWORD}")
+
+    def _user(self, email: str, full_name: str, *, staff: bool = False) -> tuple[User, bool]:
+        user = User.objects.filter(email__iexact=email).first()
+        if user is not None:
+            return user, False
+        if staff:
+            return User.objects.create_superuser(email, DEMO_PASSWORD, full_name=full_name), True
+        return User.objects.create_user(email, DEMO_PASSWORD, full_name=full_name), True

@@ -1,0 +1,66 @@
+"""Request logging and the JSON envelope for errors outside DRF views."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from apps.core.exceptions import describe_exception, error_response, log_if_server_error
+
+access_logger = logging.getLogger("olympus.access")
+
+# Probes are hit every few seconds; they stay out of the INFO log.
+QUIET_PATHS = frozenset({"/live", "/ready", "/health", "/metrics"})
+
+
+class AccessLogMiddleware:
+    """One structured line per request: method, path, status, duration, user and organization."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        user = getattr(request, "user", None)
+        # DRF authenticates inside the view; it leaves the user on the wrapped request.
+        user_id = getattr(user, "pk", None) if user is not None and user.is_authenticated else None
+        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+        access_logger.log(
+            level,
+            "%s %s %s %sms",
+            request.method,
+            request.path,
+            response.status_code,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+                "user_id": str(user_id) if user_id else None,
+                "organization_id": str(getattr(request, "organization_id", "") or "") or None,
+            },
+        )
+        return response
+
+
+class ApiErrorMiddleware:
+    """Errors raised by non-DRF code under /api/ get the envelope, not an HTML page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith("/api/"):
+            return None
+        info = describe_exception(exception)
+        log_if_server_error(exception, info)
+        return error_response(info)

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+from apps.core import events
+
+
+@shared_task(acks_late=True)
+def outbox_relay(event_id: str) -> bool:
+    """Dispatch one outbox event right after the transaction that wrote it committed."""
+    return events.outbox_dispatch(event_id=event_id)
+
+
+@shared_task(acks_late=True)
+def outbox_sweep() -> int:
+    """Beat: dispatch events whose on-commit relay never ran or that are due a retry."""
+    return events.outbox_sweep()

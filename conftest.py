@@ -1,0 +1,48 @@
+"""Shared fixtures: the common actors and API clients.
+
+Settings (``olympus.settings.test``) start or reuse the embedded PostgreSQL and
+Redis before Django is set up, once per run; pytest-xdist workers inherit the
+exported URLs.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.accounts.tests.factories import UserFactory
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def api_client_for():
+    """``api_client_for(user)``: a client sending that user's JWT access token."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with this worker's cache namespace empty."""
+    from django.core.cache import cache
+
+    yield
+    cache.delete_pattern("*")

@@ -1,0 +1,32 @@
+"""The Celery app: queues per concern, routing by task module, safe defaults."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olympus.settings.dev")
+
+app = Celery("olympus")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+QUEUES = ("default", "emails", "webhooks", "orders", "analytics", "maintenance")
+
+app.conf.task_queues = [Queue(name) for name in QUEUES]
+app.conf.task_default_queue = "default"
+# Every task of an app lands on that concern's queue; workers scale by queue.
+app.conf.task_routes = {
+    "apps.core.tasks.*": {"queue": "default"},
+    "apps.accounts.tasks.*": {"queue": "emails"},
+    "apps.organizations.tasks.*": {"queue": "emails"},
+    "apps.webhooks.tasks.*": {"queue": "webhooks"},
+    "apps.orders.tasks.*": {"queue": "orders"},
+    "apps.billing.tasks.*": {"queue": "orders"},
+    "apps.analytics.tasks.*": {"queue": "analytics"},
+    "apps.audit.tasks.*": {"queue": "maintenance"},
+}
+# Retry defaults for tasks declared with autoretry_for: exponential backoff with jitter.
+app.conf.task_annotations = {
+    "*": {"retry_backoff": True, "retry_backoff_max": 600, "retry_jitter": True, "max_retries": 8},
+}
+app.autodiscover_tasks()

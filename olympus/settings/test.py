@@ -1,0 +1,27 @@
+"""The test suite: real PostgreSQL and Redis (embedded unless the URLs are set).
+
+Each pytest-xdist worker gets its own cache key prefix; the broker uses its own
+Redis database so a running ``make run`` never picks up the tests' tasks.
+"""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_URL, env, redis_url
+
+DEBUG = False
+SECRET_KEY = "test-olympus-key-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: hashing is not under test here
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+CACHE_KEY_PREFIX = f"olympus-test-{_worker}"
+CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
+
+REDIS_BROKER_DB = env.int("TEST_REDIS_BROKER_DB", default=14)
+CELERY_BROKER_URL = redis_url(REDIS_URL, REDIS_BROKER_DB, for_celery=True)
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+# Tasks run in-process unless a test starts a real worker (see apps/core/tests).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = False
