@@ -12,7 +12,8 @@ def assert_envelope(response, status, code):
     assert set(body) == {"error"}
     error = body["error"]
     assert error["code"] == code
-    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["message"], str)
+    assert error["message"]
     assert "details" in error
     assert error["request_id"] == response["X-Request-ID"]
     return error

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from apps.accounts.models import User
 
-DEMO_PASSWORD = "Olympus-demo-1!"
+DEMO_PASSWORD = "Olympus-demo-1!"  # noqa: S105 - printed demo credential, dev only
 STAFF_EMAIL = "staff@demo.olympus.local"
 # One user per organization role; the organizations issue gives them their memberships.
 ROLE_USERS = {
