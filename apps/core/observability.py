@@ -15,7 +15,6 @@ def init_sentry() -> bool:
         dsn=settings.SENTRY_DSN,
         environment=settings.SENTRY_ENVIRONMENT,
         integrations=[DjangoIntegration(), CeleryIntegration(), RedisIntegration()],
-        send_default_pii=False,
         traces_sample_rate=0.0,
     )
     return True
