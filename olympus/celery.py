@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olympus.settings.dev")
 
@@ -12,8 +12,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 QUEUES = ("default", "emails", "webhooks", "orders", "analytics", "maintenance")
 
-app.conf.task_queues = [Queue(name) for name in QUEUES]
+# One exchange and routing key per queue: a message routed to "emails" reaches that queue only.
+app.conf.task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES]
 app.conf.task_default_queue = "default"
+app.conf.task_default_exchange = "default"
+app.conf.task_default_routing_key = "default"
 # Every task of an app lands on that concern's queue; workers scale by queue.
 app.conf.task_routes = {
     "apps.core.tasks.*": {"queue": "default"},

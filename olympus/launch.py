@@ -58,7 +58,10 @@ def main() -> int:
         "Ctrl-C stops everything.\n",
         flush=True,
     )
-    honcho = Path(sys.executable).with_name("honcho")
+    bin_dir = Path(sys.executable).parent
+    honcho = bin_dir / "honcho"
+    # The Procfile names gunicorn and celery: find them in this virtualenv.
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
     # Ctrl-C reaches honcho and its children through the terminal; we wait for
     # them to finish, then let the embedded servers stop (atexit in embedded).
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -15,7 +15,7 @@ def outbox_publish_and_dispatch() -> dict:
 
 
 def live_probe() -> dict:
-    client = Client()
+    client = Client(HTTP_HOST="localhost")
     return timed(lambda: client.get("/live"), repeat=500)
 
 

@@ -1,0 +1,44 @@
+"""docker-compose.yml cannot be run here (no Docker engine); keep it consistent by test."""
+
+from pathlib import Path
+
+import yaml
+
+from olympus.celery import QUEUES
+
+COMPOSE = yaml.safe_load((Path(__file__).resolve().parents[3] / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def test_the_stack_has_every_service_with_health_checks():
+    assert set(SERVICES) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    for name in ("postgres", "redis", "web", "worker"):
+        assert "healthcheck" in SERVICES[name], name
+
+
+def test_app_services_get_their_settings_from_the_environment():
+    for name in ("migrate", "web", "worker", "beat"):
+        env = SERVICES[name]["environment"]
+        assert env["DJANGO_SETTINGS_MODULE"] == "olympus.settings.production"
+        for variable in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"):
+            assert variable in env, (name, variable)
+        assert SERVICES[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_app_services_wait_for_the_one_shot_migration():
+    for name in ("web", "worker", "beat"):
+        assert SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "migrate" in " ".join(SERVICES["migrate"]["command"])
+
+
+def test_worker_consumes_every_queue_the_celery_app_routes_to():
+    command = SERVICES["worker"]["command"]
+    queues = command[command.index("-Q") + 1].split(",")
+    assert set(queues) == set(QUEUES)
+
+
+def test_procfile_worker_consumes_every_queue():
+    procfile = (Path(__file__).resolve().parents[3] / "Procfile").read_text()
+    worker = next(line for line in procfile.splitlines() if line.startswith("worker:"))
+    queues = worker.split(" -Q ")[1].split()[0].split(",")
+    assert set(queues) == set(QUEUES)
