@@ -526,12 +526,14 @@ def invitation_create(*, actor: User, organization: Organization, email: str, ro
                     details={"reason": "already_invited", "invitation_id": str(open_invitation.pk)},
                 )
             model_update(instance=open_invitation, fields=["revoked_at"], data={"revoked_at": timezone.now()})
+        now = timezone.now()
         invitation = Invitation(
             organization=organization,
             email=email,
             role=role,
             invited_by=actor,
-            expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+            created_at=now,
+            expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
         )
         invitation.full_clean(validate_constraints=False)
         invitation.save(force_insert=True)

@@ -72,22 +72,22 @@ class OrganizationViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return selectors.organization_list(user=self.request.user)
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         ObjectPermissionChecker.prefetch_perms(request_checker(request), page)
         return self.get_paginated_response(_organization_output(request, page, many=True).data)
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.OrganizationCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         organization = services.organization_create(actor=request.user, **data.validated_data)
         organization = resolve_organization(request, organization.pk)
         return Response(_organization_output(request, organization).data, status=status.HTTP_201_CREATED)
 
-    def retrieve(self, request: Request, pk: Any = None) -> Response:
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(_organization_output(request, self.organization).data)
 
-    def partial_update(self, request: Request, pk: Any = None) -> Response:
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.OrganizationUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         organization = services.organization_update(
@@ -96,13 +96,13 @@ class OrganizationViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
         organization.my_role = getattr(self.organization, "my_role", None)
         return Response(_organization_output(request, organization).data)
 
-    def destroy(self, request: Request, pk: Any = None) -> Response:
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.organization_delete(actor=request.user, organization=self.organization)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Leave an organization (the last owner cannot)", request=None, responses={204: None})
     @action(detail=True, methods=["post"])
-    def leave(self, request: Request, pk: Any = None) -> Response:
+    def leave(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.membership_leave(actor=request.user, organization=self.organization)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -140,13 +140,13 @@ class MembershipViewSet(
         self.check_object_permissions(self.request, membership)
         return membership
 
-    def partial_update(self, request: Request, pk: Any = None) -> Response:
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.MembershipUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         membership = services.membership_update(actor=request.user, membership=self.get_object(), **data.validated_data)
         return Response(s.MembershipOutputSerializer(membership).data)
 
-    def destroy(self, request: Request, pk: Any = None) -> Response:
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.membership_remove(actor=request.user, membership=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -172,7 +172,7 @@ class InvitationViewSet(OrganizationScopedMixin, mixins.ListModelMixin, viewsets
     def get_queryset(self):
         return selectors.invitation_list(user=self.request.user, organization=self.organization)
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.InvitationCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         invitation = services.invitation_create(
@@ -180,7 +180,7 @@ class InvitationViewSet(OrganizationScopedMixin, mixins.ListModelMixin, viewsets
         )
         return Response(s.InvitationOutputSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
-    def destroy(self, request: Request, pk: Any = None) -> Response:
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = selectors.invitation_get(
             user=request.user, organization=self.organization, invitation_id=self.kwargs["pk"]
         )
@@ -197,7 +197,7 @@ class InvitationAcceptView(APIView):
         request=s.InvitationAcceptInputSerializer,
         responses={201: s.InvitationAcceptOutputSerializer},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.InvitationAcceptInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = services.invitation_accept(user=request.user, token=data.validated_data["token"])
