@@ -8,6 +8,7 @@ api_v1 = [
     # Apps add their routers here as they land.
     path("", include("apps.organizations.api.urls")),
     path("", include("apps.audit.api.urls")),
+    path("", include("apps.catalog.api.urls")),
 ]
 
 urlpatterns = [
