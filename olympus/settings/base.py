@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.organizations",
     "apps.audit",
     "apps.catalog",
+    "apps.orders",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "ENUM_NAME_OVERRIDES": {
+        "ProductStatusEnum": "apps.catalog.models.Product.Status",
+        "OrderStatusEnum": "apps.orders.models.OrderStatus",
+        "OrderPaymentStatusEnum": "apps.orders.models.OrderPaymentStatus",
+        "OrderFulfillmentStatusEnum": "apps.orders.models.OrderFulfillmentStatus",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------
