@@ -420,10 +420,11 @@ def order_email_send(*, order_id: uuid.UUID | str, kind: str) -> bool:
     The order row is locked while sending and the kind recorded in the same
     transaction: a task that runs twice sends one email (a failed send rolls
     back and is retried). Orders whose customer account is gone are not mailed.
+    Not ``durable``: with eager Celery (tests) the task runs inside the outbox dispatch.
     """
     from apps.orders.emails import send_order_email
 
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         order = (
             Order.objects.select_for_update(of=("self",))
             .select_related("organization", "user")
