@@ -112,12 +112,16 @@ def merge_lines(items: Iterable[Mapping[str, Any]]) -> dict[uuid.UUID, int]:
 
 
 def _sellable_products(*, organization: Organization, lines: Mapping[uuid.UUID, int]) -> dict[uuid.UUID, Product]:
-    """The lines' products, locked in primary-key order; 400 unless all are active, ours and in one currency."""
+    """The lines' products; 400 unless all are active, ours and priced in the organization's currency.
+
+    A plain read, before any lock: a bad line is refused without touching
+    stock, and another tenant's stock never shows in an error.
+    """
     products = {
         p.pk: p
-        for p in Product.objects.select_for_update()
-        .filter(pk__in=list(lines), organization=organization, deleted_at__isnull=True)
-        .order_by("pk")
+        for p in Product.objects.filter(pk__in=list(lines), organization=organization, deleted_at__isnull=True).only(
+            "id", "organization_id", "name", "slug", "sku", "price_cents", "currency", "attributes", "status"
+        )
     }
     unavailable = [str(pk) for pk in lines if pk not in products or products[pk].status != Product.Status.ACTIVE]
     if unavailable:
@@ -214,17 +218,15 @@ def order_place(
     if not shipping_address:
         raise ValidationError(details={"shipping_address": ["A shipping address is required."]})
     with transaction.atomic():
+        # Everything that needs no lock first: concurrent orders queue on the product
+        # rows and on the counter row only for the few writes after them.
         products = _sellable_products(organization=organization, lines=lines)
-        stock_reserve(quantities=lines)
         subtotal = sum(products[pk].price_cents * quantity for pk, quantity in lines.items())
         totals = order_totals(subtotal_cents=subtotal, settings=organization.settings or {})
-        # Taken last: the counter row is locked only for the few statements left.
-        number = _next_order_number(organization.pk)
         order = Order(
             organization=organization,
             user=user,
             customer_email=getattr(user, "email", "") or "",
-            order_number=number,
             currency=products[next(iter(lines))].currency,
             shipping_address=dict(shipping_address),
             billing_address=dict(billing_address or shipping_address),
@@ -232,12 +234,11 @@ def order_place(
             metadata=dict(metadata or {}),
             **vars(totals),
         )
-        order.full_clean(exclude=_CLEAN_EXCLUDE, validate_unique=False, validate_constraints=False)
-        order.save(force_insert=True)
+        order.full_clean(exclude=[*_CLEAN_EXCLUDE, "order_number"], validate_unique=False, validate_constraints=False)
         order_items = [
             OrderItem(
                 order=order,
-                product=products[pk],
+                product_id=pk,
                 position=position,
                 product_snapshot=_snapshot(products[pk]),
                 quantity=quantity,
@@ -246,21 +247,24 @@ def order_place(
             )
             for position, (pk, quantity) in enumerate(lines.items())
         ]
+        audit_items = [
+            {"product": str(i.product_id), "quantity": i.quantity, "unit_price_cents": i.unit_price_cents}
+            for i in order_items
+        ]
+        # The items go in before the order row (their foreign key is checked at commit) so
+        # that the locked part is as short as it can be.
         OrderItem.objects.bulk_create(order_items)
+        # Locks, in this order for every placement: products (primary-key order), then the counter.
+        stock_reserve(quantities=lines)
+        order.order_number = _next_order_number(organization.pk)
+        order.save(force_insert=True)
         record(
             action="order.created",
             resource_type="order",
             resource_id=order.pk,
             organization=organization,
             actor=user,
-            new_values={
-                **_audit_values(order),
-                **vars(totals),
-                "items": [
-                    {"product": str(i.product_id), "quantity": i.quantity, "unit_price_cents": i.unit_price_cents}
-                    for i in order_items
-                ],
-            },
+            new_values={**_audit_values(order), **vars(totals), "items": audit_items},
         )
         publish_event(
             event_type=events.ORDER_CREATED,

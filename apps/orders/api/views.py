@@ -106,7 +106,15 @@ class OrderViewSet(viewsets.GenericViewSet):
                     "Up to 255 characters. The same key and body within 24 h replay the first response "
                     f"(header `{REPLAYED_HEADER}: true`); another body with the key is refused (422)."
                 ),
-            )
+            ),
+            OpenApiParameter(
+                REPLAYED_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                enum=["true", "false"],
+                description="Sent when the request had an Idempotency-Key: `true` when this is a replay.",
+                response=[201, 400, 404, 409],
+            ),
         ],
         responses={
             201: OrderOutputSerializer,
