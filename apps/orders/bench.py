@@ -3,7 +3,9 @@
 (a) HTTP end to end: ``POST /api/v1/orders/`` to a real gunicorn (4 sync workers, free loopback port);
 (b) the placement service (``services.order_place``) called in-process;
 (c) the floor: one raw psycopg transaction per order with only the minimal writes (conditional stock
-    update per line, order-number counter, order row, item rows, outbox row; ``benchrun.py``).
+    update per line, order-number counter, order row, item rows, outbox row; ``benchrun.py``), over
+    the protocol settings Django uses (client-side binding, no prepared statements); ``c_sql_prepared``
+    is the same floor with psycopg's defaults (server-side binding, prepared statements), for reference.
 
 Every mode runs ``PROCESSES`` load processes × ``THREADS`` threads (4 placements in flight) for
 ``ORDERS_BENCH_SECONDS`` (default 4) after a warm-up; the figures are placed orders per second, the
@@ -233,15 +235,17 @@ def _placement(*, products: int, lines: int) -> dict[str, Any]:
             http = load("http", spec, seconds=SECONDS, port=port)
         service = load("service", spec, seconds=SECONDS)
         sql = load("sql", spec, seconds=SECONDS)
+        prepared = load("sql_prepared", spec, seconds=SECONDS)
         check = committed(lambda: _stock_check(spec))
     finally:
         committed(_cleanup)
         _flush_broker()
-    phases = {"a_http": http, "b_service": service, "c_sql": sql}
+    phases = {"a_http": http, "b_service": service, "c_sql": sql, "c_sql_prepared": prepared}
     return {
         **{f"{name}_orders_per_s": phase["per_second"] for name, phase in phases.items()},
         "b_over_c": round(service["per_second"] / sql["per_second"], 2),
         "a_over_c": round(http["per_second"] / sql["per_second"], 2),
+        "b_over_c_prepared": round(service["per_second"] / prepared["per_second"], 2),
         **{f"{name}_p50_ms": phase["p50_ms"] for name, phase in phases.items()},
         "errors": sum(phase["errors"] for phase in phases.values()),
         **(
