@@ -80,6 +80,7 @@ def resolve_organization(request: Request, organization_id: Any) -> Organization
         return cached
     organization = organization_get(user=request.user, organization_id=organization_id)
     request._organization = organization
+    request._request.organization_id = organization.pk  # the access log line names the tenant
     return organization
 
 

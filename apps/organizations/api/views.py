@@ -54,6 +54,8 @@ def _organization_output(request: Request, organization: Organization | list[Org
     destroy=extend_schema(summary="Delete an organization (owner; soft delete)", responses={204: None}),
 )
 class OrganizationViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
+    """Organizations (tenants) the caller belongs to. Other tenants answer 404."""
+
     permission_classes = [OrganizationPermission]
     organization_url_kwarg = "pk"
     organization_permissions = {
@@ -123,6 +125,8 @@ class MembershipViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
+    """An organization's members: every member reads; owners and admins change and remove."""
+
     permission_classes = [OrganizationPermission]
     organization_resource = "members"
     lookup_value_converter = "uuid"
@@ -161,6 +165,8 @@ class MembershipViewSet(
     destroy=extend_schema(summary="Revoke an invitation (owner, admin)", responses={204: None}),
 )
 class InvitationViewSet(OrganizationScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Email invitations (owners and admins). The token only ever travels in the email."""
+
     permission_classes = [OrganizationPermission]
     # Managing invitations is managing members: all three need add_members.
     organization_permissions = {"list": "add_members", "create": "add_members", "destroy": "add_members"}
