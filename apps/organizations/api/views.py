@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from guardian.core import ObjectPermissionChecker
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -76,7 +75,8 @@ class OrganizationViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        ObjectPermissionChecker.prefetch_perms(request_checker(request), page)
+        if page:
+            request_checker(request).prefetch_perms(page)  # two queries for the whole page
         return self.get_paginated_response(_organization_output(request, page, many=True).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
