@@ -39,6 +39,55 @@ def staff_user(db):
     return UserFactory(is_staff=True, is_superuser=True)
 
 
+# --- tenants: one organization with one user per role, and an outsider from another one ---
+
+
+@pytest.fixture
+def organization(db):
+    from apps.organizations.tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+def _member(organization, role):
+    from apps.organizations.tests.factories import MembershipFactory
+
+    return MembershipFactory(organization=organization, role=role).user
+
+
+@pytest.fixture
+def owner(organization):
+    return _member(organization, "owner")
+
+
+@pytest.fixture
+def admin(organization):
+    return _member(organization, "admin")
+
+
+@pytest.fixture
+def member(organization):
+    return _member(organization, "member")
+
+
+@pytest.fixture
+def viewer(organization):
+    return _member(organization, "viewer")
+
+
+@pytest.fixture
+def other_organization(db):
+    from apps.organizations.tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def outsider(other_organization):
+    """The owner of another organization: must see nothing of ``organization`` (404s)."""
+    return _member(other_organization, "owner")
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Each test starts with this worker's cache namespace empty."""

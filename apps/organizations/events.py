@@ -1,0 +1,12 @@
+"""Event types the organizations app publishes through the outbox (payloads carry ids only)."""
+
+ORGANIZATION_CREATED = "organization.created"
+ORGANIZATION_UPDATED = "organization.updated"
+ORGANIZATION_DELETED = "organization.deleted"
+ORGANIZATION_RESTORED = "organization.restored"
+MEMBER_ADDED = "organization.member_added"
+MEMBER_UPDATED = "organization.member_updated"
+MEMBER_REMOVED = "organization.member_removed"
+INVITATION_CREATED = "organization.invitation_created"
+INVITATION_REVOKED = "organization.invitation_revoked"
+INVITATION_ACCEPTED = "organization.invitation_accepted"

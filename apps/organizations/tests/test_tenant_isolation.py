@@ -1,0 +1,95 @@
+"""The tenant-isolation matrix: every tenant endpoint × every kind of caller → the expected status.
+
+One table, one parametrized test. Later issues ADD ROWS here for their
+endpoints (products, orders, webhooks, ...) instead of writing their own
+isolation tests. Conventions:
+
+- callers: ``owner``, ``admin``, ``member``, ``viewer`` of the organization,
+  ``outsider`` (the owner of another organization) and ``anonymous``;
+- a user of another organization gets 404 (no existence leak), a role without
+  the permission gets 403, no credentials get 401;
+- paths are templates filled from the ``world`` fixture: ``{org}``,
+  ``{target}`` (a plain member's membership id), ``{invitation}`` (a pending
+  invitation), and ``{foreign_membership}`` / ``{foreign_invitation}`` (rows
+  of the other organization, reached through this organization's URL: 404).
+  Extend ``world`` with the ids your rows need.
+"""
+
+import pytest
+
+from apps.organizations.models import Membership
+from apps.organizations.tests.factories import InvitationFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+CALLERS = ("owner", "admin", "member", "viewer", "outsider", "anonymous")
+ORG = "/api/v1/organizations/{org}"
+
+
+def row(name, method, path, expected, body=None):
+    """``expected``: statuses for owner, admin, member, viewer, outsider (anonymous is always 401)."""
+    return name, method, path, body, dict(zip(CALLERS, (*expected, 401), strict=True))
+
+
+MATRIX = [
+    # organizations
+    row("org-detail", "get", f"{ORG}/", (200, 200, 200, 200, 404)),
+    row("org-update", "patch", f"{ORG}/", (200, 200, 403, 403, 404), {"name": "Renamed"}),
+    row("org-delete", "delete", f"{ORG}/", (204, 403, 403, 403, 404)),
+    # the owner is the last owner: leaving is refused
+    row("org-leave", "post", f"{ORG}/leave/", (409, 204, 204, 204, 404)),
+    # members
+    row("members-list", "get", f"{ORG}/members/", (200, 200, 200, 200, 404)),
+    row("member-detail", "get", f"{ORG}/members/{{target}}/", (200, 200, 200, 200, 404)),
+    row("member-update", "patch", f"{ORG}/members/{{target}}/", (200, 200, 403, 403, 404), {"role": "viewer"}),
+    row("member-remove", "delete", f"{ORG}/members/{{target}}/", (204, 204, 403, 403, 404)),
+    row("foreign-member-detail", "get", f"{ORG}/members/{{foreign_membership}}/", (404, 404, 404, 404, 404)),
+    row("foreign-member-remove", "delete", f"{ORG}/members/{{foreign_membership}}/", (404, 404, 403, 403, 404)),
+    # invitations
+    row("invitations-list", "get", f"{ORG}/invitations/", (200, 200, 403, 403, 404)),
+    row(
+        "invitation-create",
+        "post",
+        f"{ORG}/invitations/",
+        (201, 201, 403, 403, 404),
+        {"email": "fresh@example.com", "role": "viewer"},
+    ),
+    row("invitation-revoke", "delete", f"{ORG}/invitations/{{invitation}}/", (204, 204, 403, 403, 404)),
+    row("foreign-invitation-revoke", "delete", f"{ORG}/invitations/{{foreign_invitation}}/", (404, 404, 403, 403, 404)),
+    # audit log
+    row("audit-logs-list", "get", f"{ORG}/audit-logs/", (200, 200, 403, 403, 404)),
+]
+
+
+@pytest.fixture
+def world(organization, owner, admin, member, viewer, outsider, other_organization):
+    target = MembershipFactory(organization=organization, role="member")
+    return {
+        "users": {"owner": owner, "admin": admin, "member": member, "viewer": viewer, "outsider": outsider},
+        "ids": {
+            "org": organization.pk,
+            "target": target.pk,
+            "invitation": InvitationFactory(organization=organization).pk,
+            "foreign_membership": Membership.objects.get(organization=other_organization, user=outsider).pk,
+            "foreign_invitation": InvitationFactory(organization=other_organization).pk,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "caller", "expected"),
+    [
+        pytest.param(method, path, body, caller, statuses[caller], id=f"{name}-{caller}")
+        for name, method, path, body, statuses in MATRIX
+        for caller in CALLERS
+    ],
+)
+def test_tenant_isolation(world, api_client, api_client_for, method, path, body, caller, expected):
+    client = api_client if caller == "anonymous" else api_client_for(world["users"][caller])
+    url = path.format(**world["ids"])
+
+    response = getattr(client, method)(url, body, format="json") if body else getattr(client, method)(url)
+
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        assert response.json()["error"]["code"] in {"UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT"}
