@@ -262,6 +262,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Benchmark-only routes (bare comparison views), mounted by `make bench` servers only.
+BENCH_ROUTES = env.bool("OLYMPUS_BENCH_ROUTES", default=False)
+
 # --- Stripe ----------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
