@@ -197,7 +197,7 @@ def auth_refresh(*, refresh: str, client: ClientInfo) -> TokenPair:
             )
             User.objects.filter(id=user_id).update(last_active_at=now)
     if reused:
-        logger.warning("refresh token reuse: session %s of user %s revoked", session_id, user_id)
+        logger.warning("refresh reuse detected: session %s of user %s revoked", session_id, user_id)
         raise AuthenticationFailed(INVALID_REFRESH_TOKEN)
     return TokenPair(access=str(new.access_token), refresh=str(new), session=session)
 

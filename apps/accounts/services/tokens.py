@@ -42,13 +42,15 @@ def account_token_issue(*, user: User, purpose: str) -> str:
     inside the outbox relay's transaction (eager tasks).
     """
     raw = secrets.token_urlsafe(32)
+    now = timezone.now()
     with transaction.atomic():
         AccountToken.objects.filter(user=user, purpose=purpose, used_at__isnull=True).delete()
         AccountToken.objects.create(
             user=user,
             purpose=purpose,
             token_hash=_token_hash(raw),
-            expires_at=timezone.now() + token_lifetime(purpose),
+            created_at=now,
+            expires_at=now + token_lifetime(purpose),
         )
     return raw
 

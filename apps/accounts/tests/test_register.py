@@ -32,7 +32,9 @@ def test_register_creates_active_unverified_user_with_lowercased_email(api_clien
     assert user.is_active
 
 
-def test_register_sends_verification_email_whose_link_verifies(api_client, django_capture_on_commit_callbacks, settings):
+def test_register_sends_verification_email_whose_link_verifies(
+    api_client, django_capture_on_commit_callbacks, settings
+):
     # given
     settings.FRONTEND_URL = "https://app.olympus.test"
 
