@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import URLPattern
@@ -91,6 +92,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),)
     inlines = [UserSessionInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["suspend_users", "reactivate_users", "revoke_sessions", "send_password_reset"]
 
     def get_urls(self) -> list[URLPattern]:
