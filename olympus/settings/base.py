@@ -232,7 +232,12 @@ REST_FRAMEWORK = {
         "verification_resend": REGISTER_THROTTLE_RATE,
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Client IPs (throttles, sessions, auth events) come from X-Forwarded-For only through this many
+    # trusted proxies; 0 uses REMOTE_ADDR, so a client cannot spoof its address to dodge throttles.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# simplejwt signs and checks the tokens; its stock views are not routed. Sessions, rotation,
+# reuse detection and revocation live in apps.accounts (server-side UserSession rows).
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
@@ -255,6 +260,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Named enums, so "status" fields of different models do not collide (a warning, fatal with --fail-on-warn).
+    "ENUM_NAME_OVERRIDES": {
+        "UserStatusEnum": "apps.accounts.models.User.Status",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------

@@ -78,7 +78,7 @@ class SessionSerializer(serializers.ModelSerializer):
 # --- input ------------------------------------------------------------------------------------
 
 
-class RegisterInputSerializer(serializers.Serializer):
+class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = PasswordField(
         help_text=(
@@ -89,16 +89,16 @@ class RegisterInputSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=150)
 
 
-class LoginInputSerializer(serializers.Serializer):
+class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = PasswordField()
 
 
-class RefreshInputSerializer(serializers.Serializer):
+class RefreshTokenSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=4096, write_only=True)
 
 
-class UserUpdateInputSerializer(serializers.Serializer):
+class UserUpdateSerializer(serializers.Serializer):
     """Profile fields only; any other key (email, status, is_staff, id, ...) is refused."""
 
     full_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
@@ -122,19 +122,19 @@ class UserUpdateInputSerializer(serializers.Serializer):
         return attrs
 
 
-class PasswordChangeInputSerializer(serializers.Serializer):
+class PasswordChangeSerializer(serializers.Serializer):
     current_password = PasswordField()
     new_password = PasswordField()
 
 
-class PasswordResetRequestInputSerializer(serializers.Serializer):
+class PasswordResetSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
 
 
-class PasswordResetConfirmInputSerializer(serializers.Serializer):
+class PasswordResetConfirmSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=200, write_only=True)
     new_password = PasswordField()
 
 
-class EmailVerifyInputSerializer(serializers.Serializer):
+class EmailVerifySerializer(serializers.Serializer):
     token = serializers.CharField(max_length=200, write_only=True)

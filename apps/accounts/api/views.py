@@ -65,11 +65,11 @@ class RegisterView(PublicAuthView):
         summary="Create an account",
         description="Creates an active user and mails a verification link. A taken email is a VALIDATION_ERROR on "
         "`email`; each password rule that fails is listed under `password`.",
-        request=s.RegisterInputSerializer,
+        request=s.RegisterSerializer,
         responses={201: s.UserSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = s.RegisterInputSerializer(data=request.data)
+        data = s.RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_register(**data.validated_data, client=client_info(request))
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
@@ -84,11 +84,11 @@ class LoginView(PublicAuthView):
         summary="Sign in",
         description="Opens a session. Wrong credentials, an unknown email and an account that is not active "
         "all answer the same 401. Throttled per IP and per email.",
-        request=s.LoginInputSerializer,
+        request=s.LoginSerializer,
         responses={200: s.LoginResponseSerializer, 401: UNAUTHORIZED_CREDENTIALS},
     )
     def post(self, request: Request) -> Response:
-        data = s.LoginInputSerializer(data=request.data)
+        data = s.LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.auth_login(**data.validated_data, client=client_info(request))
         body = {"access": result.tokens.access, "refresh": result.tokens.refresh, "user": result.user}
@@ -102,11 +102,11 @@ class RefreshView(PublicAuthView):
         summary="Rotate the refresh token",
         description="Returns a new access and refresh token; the refresh token sent is used up. Sending a used "
         "refresh token again answers 401 and ends the whole session.",
-        request=s.RefreshInputSerializer,
+        request=s.RefreshTokenSerializer,
         responses={200: s.TokenPairSerializer, 401: UNAUTHORIZED_REFRESH},
     )
     def post(self, request: Request) -> Response:
-        data = s.RefreshInputSerializer(data=request.data)
+        data = s.RefreshTokenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         tokens = services.auth_refresh(refresh=data.validated_data["refresh"], client=client_info(request))
         return Response(s.TokenPairSerializer({"access": tokens.access, "refresh": tokens.refresh}).data)
@@ -118,11 +118,11 @@ class LogoutView(PublicAuthView):
         operation_id="auth_logout",
         summary="Sign out of this session",
         description="Ends the session the refresh token belongs to; its access tokens stop working at once.",
-        request=s.RefreshInputSerializer,
+        request=s.RefreshTokenSerializer,
         responses={204: None, 401: UNAUTHORIZED_REFRESH},
     )
     def post(self, request: Request) -> Response:
-        data = s.RefreshInputSerializer(data=request.data)
+        data = s.RefreshTokenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.auth_logout(refresh=data.validated_data["refresh"], client=client_info(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -151,11 +151,11 @@ class PasswordResetView(PublicAuthView):
         summary="Ask for a password reset email",
         description="Always 202, whether or not the address belongs to an account. An active user gets a "
         "single-use link valid for one hour. Throttled per IP and per email.",
-        request=s.PasswordResetRequestInputSerializer,
+        request=s.PasswordResetSerializer,
         responses={202: None},
     )
     def post(self, request: Request) -> Response:
-        data = s.PasswordResetRequestInputSerializer(data=request.data)
+        data = s.PasswordResetSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.password_reset_request(email=data.validated_data["email"], client=client_info(request))
         return Response(status=status.HTTP_202_ACCEPTED)
@@ -168,11 +168,11 @@ class PasswordResetConfirmView(PublicAuthView):
         summary="Set a new password with a reset token",
         description="The token dies and every session of the user ends. An invalid, used or expired token is a "
         "VALIDATION_ERROR on `token`; failed password rules are listed under `new_password`.",
-        request=s.PasswordResetConfirmInputSerializer,
+        request=s.PasswordResetConfirmSerializer,
         responses={204: None},
     )
     def post(self, request: Request) -> Response:
-        data = s.PasswordResetConfirmInputSerializer(data=request.data)
+        data = s.PasswordResetConfirmSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.password_reset_confirm(**data.validated_data, client=client_info(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -185,11 +185,11 @@ class EmailVerifyView(PublicAuthView):
         summary="Confirm the email address",
         description="Sets `email_verified_at`; the token dies. An invalid, used or expired token is a "
         "VALIDATION_ERROR on `token`.",
-        request=s.EmailVerifyInputSerializer,
+        request=s.EmailVerifySerializer,
         responses={204: None},
     )
     def post(self, request: Request) -> Response:
-        data = s.EmailVerifyInputSerializer(data=request.data)
+        data = s.EmailVerifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.email_verify(token=data.validated_data["token"], client=client_info(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -222,11 +222,11 @@ class MeView(APIView):
         summary="Change the current user's profile",
         description="Only profile fields may be sent; email, status, is_staff, ids and timestamps are refused "
         "with a VALIDATION_ERROR naming them.",
-        request=s.UserUpdateInputSerializer,
+        request=s.UserUpdateSerializer,
         responses={200: s.UserSerializer},
     )
     def patch(self, request: Request) -> Response:
-        data = s.UserUpdateInputSerializer(data=request.data)
+        data = s.UserUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_update_profile(user=request.user, data=data.validated_data, client=client_info(request))
         return Response(s.UserSerializer(user).data)
@@ -239,11 +239,11 @@ class PasswordChangeView(APIView):
         summary="Change the password",
         description="Needs the current password (VALIDATION_ERROR on `current_password` if wrong). Every other "
         "session ends; this one stays signed in.",
-        request=s.PasswordChangeInputSerializer,
+        request=s.PasswordChangeSerializer,
         responses={204: None},
     )
     def post(self, request: Request) -> Response:
-        data = s.PasswordChangeInputSerializer(data=request.data)
+        data = s.PasswordChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.user_change_password(
             user=request.user,

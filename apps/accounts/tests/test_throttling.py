@@ -82,3 +82,43 @@ def test_throttle_counters_live_in_redis(api_client):
     cache = caches["default"]
     assert type(cache).__module__.startswith("django_redis")
     assert len(cache.get("throttle_login_ip_192.0.2.77")) == 1
+
+
+def test_spoofed_forwarded_for_does_not_dodge_the_ip_throttle(api_client):
+    # given: NUM_PROXIES is 0 by default, so X-Forwarded-For is not trusted
+    for n in range(10):
+        api_client.post(
+            LOGIN_URL,
+            {"email": f"v{n}@example.com", "password": "x"},
+            format="json",
+            REMOTE_ADDR="203.0.113.50",
+            HTTP_X_FORWARDED_FOR=f"10.9.9.{n}",
+        )
+
+    # when
+    response = api_client.post(
+        LOGIN_URL,
+        {"email": "v99@example.com", "password": "x"},
+        format="json",
+        REMOTE_ADDR="203.0.113.50",
+        HTTP_X_FORWARDED_FOR="10.9.9.99",
+    )
+
+    # then
+    assert_throttled(response)
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_ip_is_used(api_client, user, settings):
+    from apps.accounts.models import UserSession
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+
+    api_client.post(
+        LOGIN_URL,
+        {"email": user.email, "password": DEFAULT_PASSWORD},
+        format="json",
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="spoofed, 192.0.2.44",
+    )
+
+    assert UserSession.objects.get().ip_address == "192.0.2.44"
