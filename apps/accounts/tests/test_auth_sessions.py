@@ -337,3 +337,13 @@ def test_requests_touch_the_session_at_most_once_per_interval(api_client, user, 
     assert session.last_used_at > long_ago
     user.refresh_from_db()
     assert user.last_active_at > long_ago
+
+
+@pytest.mark.parametrize("url", [LOGIN_URL, "/api/v1/auth/password-reset"])
+def test_malformed_json_on_throttled_endpoints_is_validation_error(api_client, url):
+    response = api_client.post(url, data='{"email": ', content_type="application/json")
+    assert_error(response, 400, "VALIDATION_ERROR")
+
+
+def test_login_with_a_json_list_body_is_validation_error(api_client):
+    assert_error(api_client.post(LOGIN_URL, ["a"], format="json"), 400, "VALIDATION_ERROR")

@@ -220,3 +220,17 @@ def test_concurrent_registrations_of_one_email_create_one_user():
     errors = [o for o in outcomes if not isinstance(o, User)]
     assert all(isinstance(e, ValidationError) and e.details == {"email": [services.users.EMAIL_TAKEN]} for e in errors)
     assert User.objects.filter(email="race@example.com").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, (User.Status.ACTIVE, True)),
+        ({"is_active": False}, (User.Status.INACTIVE, False)),
+        ({"status": User.Status.SUSPENDED}, (User.Status.SUSPENDED, False)),
+    ],
+)
+def test_user_factory_keeps_status_and_is_active_in_step(kwargs, expected):
+    created = UserFactory(**kwargs)
+    assert (created.status, created.is_active) == expected
