@@ -7,6 +7,7 @@ from apps.core import views as core_views
 
 api_v1 = [
     # Apps add their routers here as they land.
+    path("", include("apps.accounts.api.urls")),
     path("", include("apps.organizations.api.urls")),
     path("", include("apps.audit.api.urls")),
     path("", include("apps.catalog.api.urls")),

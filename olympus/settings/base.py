@@ -146,16 +146,32 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# One validator per rule, so every failed rule is reported on its own.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "apps.accounts.validators.UppercaseValidator"},
+    {"NAME": "apps.accounts.validators.LowercaseValidator"},
+    {"NAME": "apps.accounts.validators.DigitValidator"},
+    {"NAME": "apps.accounts.validators.SymbolValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Emails are unique case-insensitively (a functional constraint), which auth.W004 cannot see.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
+
+# Accounts: single-use emailed tokens, links into the web client, session bookkeeping.
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000").rstrip("/")
+PASSWORD_RESET_TOKEN_LIFETIME = timedelta(minutes=env.int("PASSWORD_RESET_TOKEN_MINUTES", default=60))
+EMAIL_VERIFICATION_TOKEN_LIFETIME = timedelta(hours=env.int("EMAIL_VERIFICATION_TOKEN_HOURS", default=48))
+# A session's last_used_at (and the user's last_active_at) is written at most this often.
+SESSION_TOUCH_INTERVAL = timedelta(seconds=env.int("SESSION_TOUCH_SECONDS", default=60))
+# Revoked or expired sessions and used or expired tokens are purged after this long.
+ACCOUNTS_RETENTION = timedelta(days=env.int("ACCOUNTS_RETENTION_DAYS", default=30))
+# Login and password reset, per IP and per email: "<count>/<n><s|m|h|d>".
+AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="10/5m")
+REGISTER_THROTTLE_RATE = env.str("REGISTER_THROTTLE_RATE", default="20/h")
 
 # --- i18n / time ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -198,8 +214,9 @@ DJANGO_GUID = {
 
 # --- REST framework / OpenAPI ----------------------------------------------------
 REST_FRAMEWORK = {
+    # simplejwt's JWTAuthentication plus a check that the token's session is still live.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "apps.accounts.authentication.SessionJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -209,9 +226,23 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "apps.core.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "120/min",
+        "user": "600/min",
+        "login_ip": AUTH_THROTTLE_RATE,
+        "login_email": AUTH_THROTTLE_RATE,
+        "password_reset_ip": AUTH_THROTTLE_RATE,
+        "password_reset_email": AUTH_THROTTLE_RATE,
+        "register_ip": REGISTER_THROTTLE_RATE,
+        "verification_resend": REGISTER_THROTTLE_RATE,
+    },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Client IPs (throttles, sessions, auth events) come from X-Forwarded-For only through this many
+    # trusted proxies; 0 uses REMOTE_ADDR, so a client cannot spoof its address to dodge throttles.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# simplejwt signs and checks the tokens; its stock views are not routed. Sessions, rotation,
+# reuse detection and revocation live in apps.accounts (server-side UserSession rows).
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
@@ -234,6 +265,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Named enums, so "status" fields of different models do not collide (a warning, fatal with --fail-on-warn).
+    "ENUM_NAME_OVERRIDES": {
+        "UserStatusEnum": "apps.accounts.models.User.Status",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------
@@ -259,6 +294,11 @@ CELERY_BEAT_SCHEDULE = {
     "core.outbox-sweep": {
         "task": "apps.core.tasks.outbox_sweep",
         "schedule": OUTBOX_SWEEP_SECONDS,
+    },
+    "accounts.purge": {
+        "task": "apps.accounts.tasks.accounts_purge",
+        "schedule": 60 * 60 * 24,
+        "options": {"queue": "maintenance"},
     },
 }
 

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.catalog.demo import seed_products
@@ -64,9 +65,12 @@ class Command(BaseCommand):
         return added
 
     def _user(self, email: str, full_name: str, *, staff: bool = False) -> tuple[User, bool]:
-        user = User.objects.filter(email__iexact=email).first()
+        user = User.objects.exclude(status=User.Status.DELETED).filter(email__iexact=email).first()
         if user is not None:
+            if user.email_verified_at is None:  # seeded before verification existed
+                user.email_verified_at = timezone.now()
+                user.save(update_fields=["email_verified_at", "updated_at"])
             return user, False
-        if staff:
-            return User.objects.create_superuser(email, DEMO_PASSWORD, full_name=full_name), True
-        return User.objects.create_user(email, DEMO_PASSWORD, full_name=full_name), True
+        # Demo accounts can sign in at once: active and already verified.
+        create = User.objects.create_superuser if staff else User.objects.create_user
+        return create(email, DEMO_PASSWORD, full_name=full_name, email_verified_at=timezone.now()), True
