@@ -268,6 +268,7 @@ SPECTACULAR_SETTINGS = {
     # Named enums, so "status" fields of different models do not collide (a warning, fatal with --fail-on-warn).
     "ENUM_NAME_OVERRIDES": {
         "UserStatusEnum": "apps.accounts.models.User.Status",
+        "ProductStatusEnum": "apps.catalog.models.Product.Status",
     },
 }
 
