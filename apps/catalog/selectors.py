@@ -37,7 +37,8 @@ def visible_products(*, user: Any, member_of: frozenset[uuid.UUID] | None = None
     visible = Q(status=Product.Status.ACTIVE)
     if member_of:
         visible |= Q(organization_id__in=member_of)
-    return Product.objects.alive().filter(visible)
+    # Products of a deleted organization vanish with it.
+    return Product.objects.alive().filter(visible, organization__deleted_at__isnull=True)
 
 
 def resolve_organization(value: str) -> Organization | None:
