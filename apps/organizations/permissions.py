@@ -47,7 +47,7 @@ from guardian.core import ObjectPermissionChecker
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from apps.core.exceptions import NotFound
+from apps.core.exceptions import NotFound, PermissionDenied
 from apps.organizations.models import Organization
 from apps.organizations.selectors import organization_get, organization_permissions
 
@@ -75,6 +75,12 @@ def request_checker(request: Request) -> ObjectPermissionChecker:
 def request_permissions(request: Request, organization: Organization) -> frozenset[str]:
     """Codenames the requesting user holds on ``organization``."""
     return organization_permissions(user=request.user, organization=organization, checker=request_checker(request))
+
+
+def require_permission(request: Request, organization: Organization, perm: str) -> None:
+    """For views whose organization comes from the object or the body: 403 unless ``perm`` is held."""
+    if perm not in request_permissions(request, organization):
+        raise PermissionDenied()
 
 
 def resolve_organization(request: Request, organization_id: Any) -> Organization:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.organizations",
     "apps.audit",
+    "apps.catalog",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,7 @@ SPECTACULAR_SETTINGS = {
     # Named enums, so "status" fields of different models do not collide (a warning, fatal with --fail-on-warn).
     "ENUM_NAME_OVERRIDES": {
         "UserStatusEnum": "apps.accounts.models.User.Status",
+        "ProductStatusEnum": "apps.catalog.models.Product.Status",
     },
 }
 
@@ -300,6 +302,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "maintenance"},
     },
 }
+
+# Benchmark-only routes (bare comparison views), mounted by `make bench` servers only.
+BENCH_ROUTES = env.bool("OLYMPUS_BENCH_ROUTES", default=False)
 
 # --- Stripe ----------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

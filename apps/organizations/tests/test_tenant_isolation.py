@@ -17,6 +17,7 @@ isolation tests. Conventions:
 
 import pytest
 
+from apps.catalog.tests.factories import ProductFactory
 from apps.organizations.models import Membership
 from apps.organizations.tests.factories import InvitationFactory, MembershipFactory
 
@@ -26,9 +27,15 @@ CALLERS = ("owner", "admin", "member", "viewer", "outsider", "anonymous")
 ORG = "/api/v1/organizations/{org}"
 
 
-def row(name, method, path, expected, body=None):
-    """``expected``: statuses for owner, admin, member, viewer, outsider (anonymous is always 401)."""
-    return name, method, path, body, dict(zip(CALLERS, (*expected, 401), strict=True))
+def row(name, method, path, expected, body=None, anonymous=401):
+    """``expected``: statuses for owner, admin, member, viewer, outsider; ``anonymous`` (401 unless public).
+
+    String values in ``body`` are templates filled from ``world`` like the path.
+    """
+    return name, method, path, body, dict(zip(CALLERS, (*expected, anonymous), strict=True))
+
+
+PRODUCTS = "/api/v1/products"
 
 
 MATRIX = [
@@ -58,7 +65,54 @@ MATRIX = [
     row("foreign-invitation-revoke", "delete", f"{ORG}/invitations/{{foreign_invitation}}/", (404, 404, 403, 403, 404)),
     # audit log
     row("audit-logs-list", "get", f"{ORG}/audit-logs/", (200, 200, 403, 403, 404)),
+    # products (reads of active products are public; drafts are the organization's)
+    row("product-detail-active", "get", f"{PRODUCTS}/{{product}}/", (200, 200, 200, 200, 200), anonymous=200),
+    row("product-detail-draft", "get", f"{PRODUCTS}/{{draft}}/", (200, 200, 200, 200, 404), anonymous=404),
+    row(
+        "product-create",
+        "post",
+        f"{PRODUCTS}/",
+        (201, 201, 201, 403, 404),
+        {"organization": "{org}", "name": "Matrix", "price_cents": 100},
+    ),
+    row("product-update", "patch", f"{PRODUCTS}/{{product}}/", (200, 200, 200, 403, 404), {"price_cents": 5}),
+    row("product-delete", "delete", f"{PRODUCTS}/{{product}}/", (204, 204, 403, 403, 404)),
+    row("product-publish", "post", f"{PRODUCTS}/{{draft}}/publish/", (200, 200, 200, 403, 404)),
+    row("product-archive", "post", f"{PRODUCTS}/{{product}}/archive/", (200, 200, 200, 403, 404)),
+    row(
+        "product-adjust-inventory",
+        "post",
+        f"{PRODUCTS}/{{product}}/adjust-inventory/",
+        (200, 200, 200, 403, 404),
+        {"delta": 1, "reason": "matrix"},
+    ),
+    row(
+        "product-bulk-update",
+        "post",
+        f"{PRODUCTS}/bulk-update/",
+        (200, 200, 200, 403, 404),
+        {"ids": ["{product}"], "changes": {"price_cents": 1}},
+    ),
+    # the other organization's draft, reached by this organization's users (the outsider owns it)
+    row(
+        "foreign-product-update",
+        "patch",
+        f"{PRODUCTS}/{{foreign_draft}}/",
+        (404, 404, 404, 404, 200),
+        {"price_cents": 5},
+    ),
 ]
+
+
+def fill(value, ids):
+    """Fill ``{name}`` templates in a request body from the world's ids."""
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, list):
+        return [fill(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: fill(v, ids) for k, v in value.items()}
+    return value
 
 
 @pytest.fixture
@@ -72,6 +126,9 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
             "invitation": InvitationFactory(organization=organization).pk,
             "foreign_membership": Membership.objects.get(organization=other_organization, user=outsider).pk,
             "foreign_invitation": InvitationFactory(organization=other_organization).pk,
+            "product": ProductFactory(organization=organization).pk,
+            "draft": ProductFactory(organization=organization, status="draft", published_at=None).pk,
+            "foreign_draft": ProductFactory(organization=other_organization, status="draft", published_at=None).pk,
         },
     }
 
@@ -87,6 +144,7 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
 def test_tenant_isolation(world, api_client, api_client_for, method, path, body, caller, expected):
     client = api_client if caller == "anonymous" else api_client_for(world["users"][caller])
     url = path.format(**world["ids"])
+    body = fill(body, world["ids"])
 
     response = getattr(client, method)(url, body, format="json") if body else getattr(client, method)(url)
 

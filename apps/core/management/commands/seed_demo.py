@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.catalog.demo import seed_products
 from apps.organizations import services as organization_services
 from apps.organizations.models import Membership, Organization
 
@@ -35,10 +36,12 @@ class Command(BaseCommand):
                 created += was_created
             organization = self._organization(owner=users["owner"])
             joined = self._memberships(organization, users)
+            products = seed_products(organization)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready ({created} user(s) created, {joined} membership(s) added).")
         )
         self.stdout.write(f"  organization:   {organization.name} (slug {organization.slug}, id {organization.pk})")
+        self.stdout.write(f"  catalog:        {products} product(s) added")
         self.stdout.write(f"  admin (staff):  {STAFF_EMAIL} / {DEMO_PASSWORD}")
         for role, email in ROLE_USERS.items():
             self.stdout.write(f"  {role + ':':<15} {email} / {DEMO_PASSWORD}")

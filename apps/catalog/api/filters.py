@@ -1,0 +1,32 @@
+import django_filters
+from django.db.models import Q
+
+from apps.catalog.models import Product
+from apps.catalog.selectors import apply_search, resolve_organization
+
+
+class ProductFilter(django_filters.FilterSet):
+    organization = django_filters.CharFilter(method="filter_organization", help_text="Organization id or slug.")
+    status = django_filters.ChoiceFilter(choices=Product.Status.choices)
+    min_price = django_filters.NumberFilter(field_name="price_cents", lookup_expr="gte")
+    max_price = django_filters.NumberFilter(field_name="price_cents", lookup_expr="lte")
+    in_stock = django_filters.BooleanFilter(method="filter_in_stock")
+    sku = django_filters.CharFilter(field_name="sku")
+    search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Full-text, ranked.")
+
+    class Meta:
+        model = Product
+        fields = ("organization", "status", "min_price", "max_price", "in_stock", "sku", "search")
+
+    def filter_organization(self, queryset, name, value):
+        organization = resolve_organization(value)
+        if organization is None:
+            return queryset.none()
+        return queryset.filter(organization=organization)
+
+    def filter_in_stock(self, queryset, name, value):
+        available = Q(track_inventory=False) | Q(allow_backorder=True) | Q(inventory_quantity__gt=0)
+        return queryset.filter(available) if value else queryset.exclude(available)
+
+    def filter_search(self, queryset, name, value):
+        return apply_search(queryset, value) if value.strip() else queryset

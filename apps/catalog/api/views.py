@@ -1,0 +1,184 @@
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import filters as drf_filters
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from apps.catalog import cache as catalog_cache
+from apps.catalog import selectors, services
+from apps.catalog.api.filters import ProductFilter
+from apps.catalog.api.serializers import (
+    ROW_FIELDS,
+    BulkUpdateSerializer,
+    InventoryAdjustSerializer,
+    ProductCreateSerializer,
+    ProductOutputSerializer,
+    ProductWriteSerializer,
+    represent_rows,
+)
+from apps.core.exceptions import ValidationError
+from apps.core.pagination import CursorPagination
+from apps.organizations.permissions import require_permission, resolve_organization
+
+
+class ProductPagination(CursorPagination):
+    def get_ordering(self, request, queryset, view):
+        # A search without an explicit ordering lists the best matches first.
+        if request.query_params.get("search", "").strip() and not request.query_params.get("ordering"):
+            return ("-rank", "-created_at", "-id")
+        ordering = super().get_ordering(request, queryset, view)
+        # A unique tie-breaker keeps cursors stable when names or prices repeat.
+        return (*ordering, "-id") if "-id" not in ordering and "id" not in ordering else ordering
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List products (members: all of their organizations'; others: active ones)"),
+    retrieve=extend_schema(summary="Read a product"),
+)
+class ProductViewSet(viewsets.GenericViewSet):
+    """Products. Reads are public for active products and cached per organization version."""
+
+    serializer_class = ProductOutputSerializer
+    filterset_class = ProductFilter
+    filter_backends = [drf_filters.OrderingFilter]
+    ordering_fields = ("name", "price_cents", "created_at")
+    ordering = ("-created_at",)
+    pagination_class = ProductPagination
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def get_permissions(self):
+        if self.action in {"list", "retrieve"}:
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    def get_queryset(self):
+        return selectors.visible_products(user=self.request.user)
+
+    # --- reads -------------------------------------------------------------------
+
+    def list(self, request):
+        member_of = selectors.member_organization_ids(user=request.user)
+        organization_param = request.query_params.get("organization")
+        if organization_param:
+            organization_id = catalog_cache.organization_ref(organization_param, selectors.resolve_organization)
+            scopes = [str(organization_id)] if organization_id else [catalog_cache.GLOBAL]
+            view = "member" if organization_id in member_of else "public"
+        else:
+            scopes = [catalog_cache.GLOBAL]
+            view = sorted(str(i) for i in member_of) or "public"
+        key = catalog_cache.make_key(
+            "list",
+            catalog_cache.versions(scopes),
+            view,
+            request.build_absolute_uri("/"),
+            sorted(request.query_params.lists()),
+        )
+
+        def compute() -> bytes:
+            # Invalid filters never reach the cache, so they are checked on a miss only.
+            filterset = ProductFilter(
+                request.query_params,
+                queryset=selectors.visible_products(user=request.user, member_of=member_of),
+                request=request,
+            )
+            if not filterset.is_valid():
+                raise ValidationError(details=filterset.errors)
+            queryset = self.filter_queryset(filterset.qs)
+            page = self.paginate_queryset(
+                queryset.values(*ROW_FIELDS, *(["rank"] if "rank" in queryset.query.annotations else []))
+            )
+            data = self.paginator.get_paginated_response(represent_rows(page, member_of)).data
+            return JSONRenderer().render(data)
+
+        # The page is cached as rendered JSON: a hit costs a few Redis reads and no encoding.
+        body = catalog_cache.get_or_compute(key, "list", compute)
+        return HttpResponse(body, content_type="application/json")
+
+    def retrieve(self, request, pk=None):
+        product = selectors.product_get(user=request.user, product_id=pk)
+        member_of = selectors.member_organization_ids(user=request.user)
+        view = "member" if product.organization_id in member_of else "public"
+        key = catalog_cache.make_key(
+            "detail", catalog_cache.versions([str(product.organization_id)]), view, str(product.pk)
+        )
+        data = catalog_cache.get_or_compute(
+            key, "detail", lambda: ProductOutputSerializer(product, context={"member_of": member_of}).data
+        )
+        return Response(data)
+
+    # --- writes ------------------------------------------------------------------
+
+    def _for_change(self, pk, perm: str):
+        product = selectors.product_get_for_change(user=self.request.user, product_id=pk)
+        require_permission(self.request, product.organization, perm)
+        return product
+
+    def _member_output(self, product, status_code=status.HTTP_200_OK):
+        context = {"member_of": frozenset({product.organization_id})}
+        return Response(ProductOutputSerializer(product, context=context).data, status=status_code)
+
+    @extend_schema(request=ProductCreateSerializer, responses={201: ProductOutputSerializer})
+    def create(self, request):
+        serializer = ProductCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        # Another tenant's organization answers 404 like a missing one.
+        organization = resolve_organization(request, data.pop("organization"))
+        require_permission(request, organization, "add_products")
+        product = services.product_create(organization=organization, data=data, status=data.pop("status", None))
+        return self._member_output(product, status.HTTP_201_CREATED)
+
+    @extend_schema(request=ProductWriteSerializer, responses={200: ProductOutputSerializer})
+    def partial_update(self, request, pk=None):
+        product = self._for_change(pk, "change_products")
+        serializer = ProductWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_update(product=product, data=serializer.validated_data)
+        return self._member_output(product)
+
+    @extend_schema(responses={204: OpenApiResponse(description="Deleted (soft).")})
+    def destroy(self, request, pk=None):
+        product = self._for_change(pk, "delete_products")
+        services.product_delete(product=product)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: ProductOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        product = services.product_publish(product=self._for_change(pk, "change_products"))
+        return self._member_output(product)
+
+    @extend_schema(request=None, responses={200: ProductOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        product = services.product_archive(product=self._for_change(pk, "change_products"))
+        return self._member_output(product)
+
+    @extend_schema(request=InventoryAdjustSerializer, responses={200: ProductOutputSerializer})
+    @action(detail=True, methods=["post"], url_path="adjust-inventory")
+    def adjust_inventory(self, request, pk=None):
+        product = self._for_change(pk, "change_products")
+        serializer = InventoryAdjustSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_adjust_inventory(product=product, **serializer.validated_data)
+        return self._member_output(product)
+
+    @extend_schema(request=BulkUpdateSerializer, responses={200: ProductOutputSerializer(many=True)})
+    @action(detail=False, methods=["post"], url_path="bulk-update")
+    def bulk_update(self, request):
+        serializer = BulkUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ids = serializer.validated_data["ids"]
+        # Products of other tenants are "not found"; those of an organization where
+        # the role may not change products are forbidden.
+        organizations = selectors.product_organizations(user=request.user, product_ids=ids)
+        for organization in organizations:
+            require_permission(request, organization, "change_products")
+        products = services.product_bulk_update(
+            organization_ids=[o.id for o in organizations], ids=ids, changes=serializer.validated_data["changes"]
+        )
+        context = {"member_of": frozenset(p.organization_id for p in products)}
+        return Response(ProductOutputSerializer(products, many=True, context=context).data)

@@ -1,0 +1,105 @@
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+
+from apps.core.models import BaseModel
+
+MAX_IMAGES = 10
+
+
+class ProductQuerySet(models.QuerySet["Product"]):
+    def alive(self) -> "ProductQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+    def public(self) -> "ProductQuerySet":
+        return self.alive().filter(status=Product.Status.ACTIVE)
+
+
+class Product(BaseModel):
+    """A sellable item of one organization. Soft-deleted rows vanish from every read."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE, related_name="products")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220)
+    description = models.TextField(blank=True)
+    price_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    compare_at_price_cents = models.BigIntegerField(null=True, blank=True)
+    sku = models.CharField(max_length=64, blank=True)
+    barcode = models.CharField(max_length=64, blank=True)
+    track_inventory = models.BooleanField(default=True)
+    inventory_quantity = models.IntegerField(default=0)
+    allow_backorder = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    images = models.JSONField(default=list, blank=True)
+    seo_title = models.CharField(max_length=200, blank=True)
+    seo_description = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # Kept by PostgreSQL itself: name weighs most, then description, then SKU.
+    search_vector = models.GeneratedField(
+        expression=(
+            SearchVector("name", weight="A", config="english")
+            + SearchVector("description", weight="B", config="english")
+            + SearchVector("sku", weight="C", config="simple")
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price_cents__gte=0), name="catalog_product_price_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(compare_at_price_cents__isnull=True) | models.Q(compare_at_price_cents__gte=0),
+                name="catalog_product_compare_at_gte_0",
+            ),
+            models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="catalog_product_currency"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["draft", "active", "archived"]), name="catalog_product_status_valid"
+            ),
+            # Stock never goes negative unless the product sells on backorder.
+            models.CheckConstraint(
+                condition=models.Q(inventory_quantity__gte=0)
+                | models.Q(allow_backorder=True)
+                | models.Q(track_inventory=False),
+                name="catalog_product_stock_gte_0",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "slug"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="catalog_product_slug_unique_alive",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "sku"],
+                condition=~models.Q(sku="") & models.Q(deleted_at__isnull=True),
+                name="catalog_product_sku_unique_alive",
+            ),
+        ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="product_search_idx"),
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="product_name_trgm_idx"),
+            # Tenant lists filtered or ordered by price (newest-first lists use the
+            # organization and created_at indexes; see tests/test_indexes.py).
+            models.Index(
+                fields=["organization", "price_cents"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="product_org_price_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def in_stock(self) -> bool:
+        return not self.track_inventory or self.allow_backorder or self.inventory_quantity > 0

@@ -1,0 +1,92 @@
+"""Product reads shared by the API, admin and tasks, scoped to what the user may see.
+
+Members see every non-deleted product of their organizations; everyone else
+(anonymous too) sees only active, non-deleted products of any organization.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.db.models import F, Q, QuerySet
+
+from apps.catalog.models import Product
+from apps.core.exceptions import NotFound
+from apps.organizations.models import Organization
+from apps.organizations.selectors import scope_to_organization
+
+# Below this trigram similarity a name is not considered a typo of the query.
+TRIGRAM_THRESHOLD = 0.3
+
+
+def member_organization_ids(*, user: Any) -> frozenset[uuid.UUID]:
+    """Ids of the (non-deleted) organizations the user belongs to; one query."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    return frozenset(
+        scope_to_organization(Organization.objects.all(), user=user, field="").values_list("id", flat=True)
+    )
+
+
+def visible_products(*, user: Any, member_of: frozenset[uuid.UUID] | None = None) -> QuerySet[Product]:
+    member_of = member_organization_ids(user=user) if member_of is None else member_of
+    visible = Q(status=Product.Status.ACTIVE)
+    if member_of:
+        visible |= Q(organization_id__in=member_of)
+    # Products of a deleted organization vanish with it.
+    return Product.objects.alive().filter(visible, organization__deleted_at__isnull=True)
+
+
+def resolve_organization(value: str) -> Organization | None:
+    """An organization by id or slug (non-deleted), or None."""
+    lookup = Q(slug=value)
+    with contextlib.suppress(ValueError):
+        lookup |= Q(pk=uuid.UUID(str(value)))
+    return Organization.objects.filter(lookup, deleted_at__isnull=True).first()
+
+
+def apply_search(queryset: QuerySet[Product], search: str) -> QuerySet[Product]:
+    """Full-text match (websearch syntax, ranked) or a trigram match on the name for typos."""
+    query = SearchQuery(search, search_type="websearch", config="english")
+    return (
+        queryset.annotate(
+            rank=SearchRank(F("search_vector"), query) + TrigramSimilarity("name", search),
+        )
+        .filter(Q(search_vector=query) | Q(name__trigram_similar=search))
+        .order_by("-rank", "-created_at", "-id")
+    )
+
+
+def product_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Product]:
+    return visible_products(user=user)
+
+
+def product_get(*, user: Any, product_id: uuid.UUID | str) -> Product:
+    """A product the user may read, or NotFound (missing, deleted, foreign draft look the same)."""
+    try:
+        return visible_products(user=user).select_related("organization").get(pk=product_id)
+    except (Product.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound("Product not found.") from exc
+
+
+def product_get_for_change(*, user: Any, product_id: uuid.UUID | str) -> Product:
+    """A product of one of the user's organizations (for writes), or NotFound.
+
+    Whether the user's role allows the change is the permission class's call (403).
+    """
+    try:
+        return (
+            scope_to_organization(Product.objects.alive(), user=user).select_related("organization").get(pk=product_id)
+        )
+    except (Product.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound("Product not found.") from exc
+
+
+def product_organizations(*, user: Any, product_ids: list[uuid.UUID]) -> list[Organization]:
+    """The user's organizations that own any of these products (for bulk permission checks)."""
+    owned = scope_to_organization(Product.objects.alive(), user=user).filter(pk__in=product_ids)
+    return list(Organization.objects.filter(pk__in=owned.values("organization_id")))

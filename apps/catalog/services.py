@@ -1,0 +1,353 @@
+"""Every write to the catalog. Each public service is one transaction that also
+writes the audit entries and outbox events of the change, and invalidates the
+organization's cached reads once it commits.
+
+Stock primitives (:func:`stock_reserve`, :func:`stock_release`) run inside the
+caller's transaction: orders reserve and return stock through them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.forms.models import model_to_dict
+from django.utils import timezone
+from django.utils.text import slugify
+
+from apps.audit.services import record
+from apps.catalog import cache as catalog_cache
+from apps.catalog.errors import InsufficientStock
+from apps.catalog.models import Product
+from apps.core.events import publish_event
+from apps.core.exceptions import Conflict, NotFound, ValidationError
+from apps.core.services import model_update
+from apps.organizations.models import Organization
+
+# Fields a client may set on create / change afterwards (never organization, ids, times, search vector).
+EDITABLE_FIELDS = (
+    "name",
+    "slug",
+    "description",
+    "price_cents",
+    "currency",
+    "compare_at_price_cents",
+    "sku",
+    "barcode",
+    "track_inventory",
+    "inventory_quantity",
+    "allow_backorder",
+    "attributes",
+    "images",
+    "seo_title",
+    "seo_description",
+)
+# What bulk-update may change: status, price and inventory flags.
+BULK_FIELDS = ("status", "price_cents", "compare_at_price_cents", "track_inventory", "allow_backorder")
+BULK_MAX = 100
+AUDITED_FIELDS = (*EDITABLE_FIELDS, "status", "published_at", "deleted_at")
+
+
+def _snapshot(product: Product) -> dict[str, Any]:
+    return model_to_dict(product, fields=AUDITED_FIELDS)
+
+
+def _after_commit_invalidate(organization_id: uuid.UUID) -> None:
+    transaction.on_commit(lambda: catalog_cache.bump(organization_id))
+
+
+def _unique_slug(organization: Organization, name: str, *, exclude: uuid.UUID | None = None) -> str:
+    base = slugify(name)[:200] or "product"
+    taken = set(
+        Product.objects.alive()
+        .filter(organization=organization, slug__startswith=base)
+        .exclude(pk=exclude)
+        .values_list("slug", flat=True)
+    )
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _check_unique(product: Product) -> None:
+    """Name the field when a slug or SKU is taken in the organization (400, not a bare constraint error)."""
+    others = Product.objects.alive().filter(organization_id=product.organization_id).exclude(pk=product.pk)
+    errors = {}
+    if others.filter(slug=product.slug).exists():
+        errors["slug"] = ["A product with this slug already exists in the organization."]
+    if product.sku and others.filter(sku=product.sku).exists():
+        errors["sku"] = ["A product with this SKU already exists in the organization."]
+    if errors:
+        raise ValidationError(details=errors)
+
+
+def _save_new(product: Product) -> None:
+    _check_unique(product)
+    product.full_clean(exclude=["search_vector"])
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError as exc:  # a concurrent writer took the slug or SKU first
+        raise Conflict("A product with this slug or SKU already exists.") from exc
+
+
+def _event(product: Product, event_type: str, **payload: Any) -> None:
+    publish_event(
+        event_type=event_type,
+        organization_id=product.organization_id,
+        payload={"product_id": str(product.id), **payload},
+    )
+
+
+def product_create(*, organization: Organization, data: Mapping[str, Any], status: str | None = None) -> Product:
+    """Create a product; slug from the name when not given, currency from the organization."""
+    with transaction.atomic():
+        fields = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
+        fields.setdefault("currency", (organization.settings or {}).get("currency", "USD"))
+        if not fields.get("slug"):
+            fields["slug"] = _unique_slug(organization, fields.get("name", ""))
+        product = Product(organization=organization, **fields)
+        if status == Product.Status.ACTIVE:
+            product.status = status
+            product.published_at = timezone.now()
+        elif status:
+            product.status = status
+        _save_new(product)
+        record(
+            action="product.created",
+            resource_type="product",
+            resource_id=product.id,
+            organization=organization,
+            new_values=_snapshot(product),
+        )
+        _event(product, "product.created")
+        _after_commit_invalidate(organization.id)
+    return product
+
+
+def _locked(product_id: uuid.UUID | str) -> Product:
+    product = Product.objects.alive().select_for_update().filter(pk=product_id).first()
+    if product is None:
+        raise NotFound("Product not found.")
+    return product
+
+
+def product_update(*, product: Product, data: Mapping[str, Any]) -> Product:
+    """Change editable fields; only what changed is saved and audited."""
+    with transaction.atomic():
+        product = _locked(product.pk)
+        if "slug" in data and not data["slug"]:
+            data = {
+                **data,
+                "slug": _unique_slug(product.organization, data.get("name", product.name), exclude=product.pk),
+            }
+        before = _snapshot(product)
+        if {"slug", "sku"} & set(data):
+            candidate = Product(
+                pk=product.pk,
+                organization_id=product.organization_id,
+                slug=data.get("slug", product.slug),
+                sku=data.get("sku", product.sku),
+            )
+            _check_unique(candidate)
+        try:
+            with transaction.atomic():
+                changes = model_update(instance=product, fields=EDITABLE_FIELDS, data=data)
+        except IntegrityError as exc:
+            raise Conflict("A product with this slug or SKU already exists.") from exc
+        if changes:
+            record(
+                action="product.updated",
+                resource_type="product",
+                resource_id=product.id,
+                organization=product.organization_id,
+                old_values=before,
+                new_values=_snapshot(product),
+            )
+            _event(product, "product.updated", fields=changes.fields)
+            _after_commit_invalidate(product.organization_id)
+    return product
+
+
+def _set_status(product: Product, status: str) -> Product:
+    with transaction.atomic():
+        product = _locked(product.pk)
+        if product.status == status:
+            return product
+        before = _snapshot(product)
+        product.status = status
+        fields = ["status", "updated_at"]
+        if status == Product.Status.ACTIVE and product.published_at is None:
+            product.published_at = timezone.now()
+            fields.append("published_at")
+        product.save(update_fields=fields)
+        record(
+            action=f"product.{status}",
+            resource_type="product",
+            resource_id=product.id,
+            organization=product.organization_id,
+            old_values=before,
+            new_values=_snapshot(product),
+        )
+        _event(product, "product.status_changed", status=status)
+        _after_commit_invalidate(product.organization_id)
+    return product
+
+
+def product_publish(*, product: Product) -> Product:
+    """Make a product active (sellable and public); ``published_at`` is set the first time."""
+    return _set_status(product, Product.Status.ACTIVE)
+
+
+def product_archive(*, product: Product) -> Product:
+    """Take a product off sale; it stays readable by members."""
+    return _set_status(product, Product.Status.ARCHIVED)
+
+
+def product_delete(*, product: Product) -> None:
+    """Soft delete: the row stays for orders' history but vanishes from every read."""
+    with transaction.atomic():
+        product = _locked(product.pk)
+        product.deleted_at = timezone.now()
+        product.save(update_fields=["deleted_at", "updated_at"])
+        record(
+            action="product.deleted",
+            resource_type="product",
+            resource_id=product.id,
+            organization=product.organization_id,
+            old_values={"deleted_at": None},
+            new_values={"deleted_at": product.deleted_at},
+        )
+        _event(product, "product.deleted")
+        _after_commit_invalidate(product.organization_id)
+
+
+def product_adjust_inventory(*, product: Product, delta: int, reason: str) -> Product:
+    """Add ``delta`` (may be negative) to stock atomically; never below 0 unless backorder is allowed."""
+    if delta == 0:
+        raise ValidationError(details={"delta": ["Must not be zero."]})
+    with transaction.atomic():
+        product = _locked(product.pk)
+        new_quantity = product.inventory_quantity + delta
+        if new_quantity < 0 and not product.allow_backorder:
+            raise InsufficientStock(
+                "Not enough stock for this adjustment.",
+                details={"available": {str(product.id): product.inventory_quantity}},
+            )
+        old_quantity = product.inventory_quantity
+        product.inventory_quantity = new_quantity
+        product.save(update_fields=["inventory_quantity", "updated_at"])
+        record(
+            action="product.inventory_adjusted",
+            resource_type="product",
+            resource_id=product.id,
+            organization=product.organization_id,
+            old_values={"inventory_quantity": old_quantity},
+            new_values={"inventory_quantity": new_quantity, "reason": reason},
+        )
+        _event(product, "product.inventory_adjusted", delta=delta, quantity=new_quantity, reason=reason)
+        _after_commit_invalidate(product.organization_id)
+    return product
+
+
+def product_bulk_update(
+    *, organization_ids: Iterable[uuid.UUID], ids: list[uuid.UUID], changes: Mapping[str, Any]
+) -> list[Product]:
+    """Apply the same status/price/inventory-flag changes to up to 100 products: all or nothing.
+
+    ``organization_ids`` are the organizations the caller may change products
+    of; an id outside them (or unknown, or deleted) fails the whole batch as
+    not found.
+    """
+    unknown = set(changes) - set(BULK_FIELDS)
+    if unknown:
+        raise ValidationError(details={"changes": [f"Cannot bulk-change: {', '.join(sorted(unknown))}."]})
+    if not changes:
+        raise ValidationError(details={"changes": ["Nothing to change."]})
+    unique_ids = list(dict.fromkeys(ids))
+    if not unique_ids or len(unique_ids) > BULK_MAX:
+        raise ValidationError(details={"ids": [f"Give between 1 and {BULK_MAX} product ids."]})
+    with transaction.atomic():
+        products = list(
+            Product.objects.alive()
+            .select_for_update()
+            .filter(pk__in=unique_ids, organization_id__in=list(organization_ids))
+            .order_by("pk")
+        )
+        if len(products) != len(unique_ids):
+            missing = sorted(str(i) for i in set(unique_ids) - {p.pk for p in products})
+            raise NotFound("Some products were not found.", details={"ids": missing})
+        field_changes = {k: v for k, v in changes.items() if k != "status"}
+        for product in products:
+            before = _snapshot(product)
+            if "status" in changes and changes["status"] != product.status:
+                product.status = changes["status"]
+                if product.status == Product.Status.ACTIVE and product.published_at is None:
+                    product.published_at = timezone.now()
+            for name, value in field_changes.items():
+                setattr(product, name, value)
+            product.full_clean(exclude=["search_vector"])
+            after = _snapshot(product)
+            if after == before:
+                continue
+            product.save(update_fields=[*BULK_FIELDS, "published_at", "updated_at"])
+            record(
+                action="product.bulk_updated",
+                resource_type="product",
+                resource_id=product.id,
+                organization=product.organization_id,
+                old_values=before,
+                new_values=after,
+            )
+            _event(product, "product.updated", fields=sorted(changes))
+        for organization_id in {p.organization_id for p in products}:
+            _after_commit_invalidate(organization_id)
+    return products
+
+
+# --- stock primitives for orders --------------------------------------------------
+
+
+def stock_reserve(*, quantities: Mapping[uuid.UUID, int]) -> dict[uuid.UUID, Product]:
+    """Take stock for every line or for none (caller's transaction): never oversells.
+
+    Rows are locked in primary-key order, so concurrent orders cannot deadlock;
+    tracked products without backorder must have enough stock, else
+    :class:`InsufficientStock` lists the available quantity of each short line.
+    """
+    products = {p.pk: p for p in Product.objects.select_for_update().filter(pk__in=list(quantities)).order_by("pk")}
+    short = {
+        str(pk): products[pk].inventory_quantity
+        for pk, quantity in quantities.items()
+        if pk in products
+        and products[pk].track_inventory
+        and not products[pk].allow_backorder
+        and products[pk].inventory_quantity < quantity
+    }
+    if short:
+        raise InsufficientStock(details={"available": short})
+    for pk, quantity in quantities.items():
+        product = products.get(pk)
+        if product is not None and product.track_inventory:
+            Product.objects.filter(pk=pk).update(inventory_quantity=F("inventory_quantity") - quantity)
+            product.inventory_quantity -= quantity
+    for organization_id in {p.organization_id for p in products.values()}:
+        _after_commit_invalidate(organization_id)
+    return products
+
+
+def stock_release(*, quantities: Mapping[uuid.UUID, int]) -> None:
+    """Return stock taken by :func:`stock_reserve` (caller's transaction; callers ensure once)."""
+    tracked = Product.objects.filter(pk__in=list(quantities), track_inventory=True).order_by("pk")
+    organization_ids = set()
+    for product in tracked.select_for_update():
+        Product.objects.filter(pk=product.pk).update(
+            inventory_quantity=F("inventory_quantity") + quantities[product.pk]
+        )
+        organization_ids.add(product.organization_id)
+    for organization_id in organization_ids:
+        _after_commit_invalidate(organization_id)

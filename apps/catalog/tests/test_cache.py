@@ -1,0 +1,153 @@
+"""Cached product reads: always fresh after a write, never crossing tenants or views."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+from prometheus_client import REGISTRY
+
+from apps.catalog import cache as catalog_cache
+from apps.catalog import services
+from apps.catalog.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/products/"
+
+
+def cache_count(kind: str, result: str) -> float:
+    return REGISTRY.get_sample_value("olympus_catalog_cache_requests_total", {"kind": kind, "result": result}) or 0.0
+
+
+def test_second_read_is_a_hit_without_product_queries(api_client, organization, django_assert_max_num_queries):
+    ProductFactory.create_batch(3, organization=organization)
+    misses, hits = cache_count("list", "miss"), cache_count("list", "hit")
+    api_client.get(f"{URL}?organization=acme")
+    with django_assert_max_num_queries(1):  # resolving the organization only
+        response = api_client.get(f"{URL}?organization=acme")
+    assert len(response.json()["results"]) == 3
+    assert cache_count("list", "miss") == misses + 1
+    assert cache_count("list", "hit") == hits + 1
+
+
+WRITES = {
+    "create": lambda org, p: services.product_create(
+        organization=org, data={"name": "Fresh", "price_cents": 1}, status="active"
+    ),
+    "update": lambda org, p: services.product_update(product=p, data={"price_cents": 4321}),
+    "archive": lambda org, p: services.product_archive(product=p),
+    "delete": lambda org, p: services.product_delete(product=p),
+    "adjust": lambda org, p: services.product_adjust_inventory(product=p, delta=5, reason="r"),
+    "bulk": lambda org, p: services.product_bulk_update(
+        organization_ids=[org.id], ids=[p.id], changes={"price_cents": 77}
+    ),
+    "reserve": lambda org, p: services.stock_reserve(quantities={p.id: 1}),
+}
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_list_and_detail_are_fresh_after_each_kind_of_write(
+    api_client_for, member, organization, write, django_capture_on_commit_callbacks
+):
+    # given: cached list and detail
+    product = ProductFactory(organization=organization, price_cents=1000, inventory_quantity=10)
+    client = api_client_for(member)
+    list_url, detail_url = f"{URL}?organization=acme", f"{URL}{product.id}/"
+    before_list, before_detail = client.get(list_url).json(), client.get(detail_url).json()
+    assert client.get(list_url).json() == before_list  # served from cache
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        WRITES[write](organization, product)
+    # then: the very next reads see the change
+    after_list, after_detail = client.get(list_url).json(), client.get(detail_url)
+    assert after_list != before_list
+    if write != "create":
+        assert after_detail.status_code == 404 or after_detail.json() != before_detail
+
+
+def test_one_tenants_cache_never_serves_another(api_client, organization, other_organization):
+    ProductFactory(organization=organization, name="Acme thing")
+    ProductFactory(organization=other_organization, name="Globex thing")
+    acme = api_client.get(f"{URL}?organization=acme").json()
+    globex = api_client.get(f"{URL}?organization=globex").json()
+    assert [r["name"] for r in acme["results"]] == ["Acme thing"]
+    assert [r["name"] for r in globex["results"]] == ["Globex thing"]
+
+
+def test_members_view_is_never_served_to_anonymous(api_client, api_client_for, member, organization):
+    draft = ProductFactory(organization=organization, status="draft", published_at=None)
+    active = ProductFactory(organization=organization)
+    member_view = api_client_for(member).get(f"{URL}?organization=acme").json()
+    assert {r["id"] for r in member_view["results"]} == {str(draft.id), str(active.id)}
+    anonymous = api_client.get(f"{URL}?organization=acme").json()
+    assert [r["id"] for r in anonymous["results"]] == [str(active.id)]
+    assert "inventory_quantity" not in anonymous["results"][0]
+    # detail too
+    api_client_for(member).get(f"{URL}{active.id}/")
+    assert "inventory_quantity" not in api_client.get(f"{URL}{active.id}/").json()
+
+
+def test_version_bump_is_per_organization(organization, other_organization):
+    before = catalog_cache.versions([str(organization.id), str(other_organization.id)])
+    catalog_cache.bump(organization.id)
+    after = catalog_cache.versions([str(organization.id), str(other_organization.id)])
+    assert after[str(organization.id)] == before[str(organization.id)] + 1
+    assert after[str(other_organization.id)] == before[str(other_organization.id)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_misses_compute_once():
+    calls = []
+    key = catalog_cache.make_key("test", {"x": 1}, "concurrent")
+    barrier = threading.Barrier(6)
+    results = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.3)
+        return {"value": 42}
+
+    def read():
+        barrier.wait()
+        results.append(catalog_cache.get_or_compute(key, "test", compute))
+        connection.close()
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert results == [{"value": 42}] * 6
+
+
+def test_cache_counters_appear_in_metrics(client, api_client, organization):
+    api_client.get(URL)
+    text = client.get("/metrics").content.decode()
+    assert "olympus_catalog_cache_requests_total" in text
+
+
+def test_deleting_an_organization_empties_its_cached_lists(
+    api_client, owner, organization, django_capture_on_commit_callbacks
+):
+    from apps.organizations import services as organization_services
+
+    ProductFactory(organization=organization)
+    assert len(api_client.get(f"{URL}?organization=acme").json()["results"]) == 1
+    assert len(api_client.get(URL).json()["results"]) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        organization_services.organization_delete(organization=organization, actor=owner)
+    assert api_client.get(f"{URL}?organization=acme").json()["results"] == []
+    assert api_client.get(URL).json()["results"] == []
+
+
+def test_fast_list_rows_match_the_serializer(api_client_for, member, organization, other_organization):
+    from apps.catalog.api.serializers import ProductOutputSerializer
+
+    mine = ProductFactory(organization=organization, compare_at_price_cents=1500, attributes={"a": 1})
+    theirs = ProductFactory(organization=other_organization, inventory_quantity=0)
+    rows = {r["id"]: r for r in api_client_for(member).get(URL).json()["results"]}
+    context = {"member_of": frozenset({organization.id})}
+    assert rows[str(mine.id)] == ProductOutputSerializer(mine, context=context).data
+    assert rows[str(theirs.id)] == ProductOutputSerializer(theirs, context=context).data
