@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
-from django.db.models import F, Q, QuerySet
+from django.db.models import DecimalField, F, Q, QuerySet
+from django.db.models.functions import Cast
 
 from apps.catalog.models import Product
 from apps.core.exceptions import NotFound
@@ -52,10 +53,14 @@ def resolve_organization(value: str) -> Organization | None:
 def apply_search(queryset: QuerySet[Product], search: str) -> QuerySet[Product]:
     """Full-text match (websearch syntax, ranked) or a trigram match on the name for typos."""
     query = SearchQuery(search, search_type="websearch", config="english")
+    # A fixed-precision decimal: cursor pages compare the rank exactly (a float's text
+    # form rounds, and equal ranks would repeat or skip rows across pages).
+    rank = Cast(
+        SearchRank(F("search_vector"), query) + TrigramSimilarity("name", search),
+        DecimalField(max_digits=12, decimal_places=6),
+    )
     return (
-        queryset.annotate(
-            rank=SearchRank(F("search_vector"), query) + TrigramSimilarity("name", search),
-        )
+        queryset.annotate(rank=rank)
         .filter(Q(search_vector=query) | Q(name__trigram_similar=search))
         .order_by("-rank", "-created_at", "-id")
     )
