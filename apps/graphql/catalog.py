@@ -108,7 +108,8 @@ class ProductType:
         # Whatever the path (a list, an organization's products, an order item's product): only what the
         # catalog selector lets the caller see.
         context = context_of(info)
-        return queryset & selectors.visible_products(user=context.user, member_of=context.member_of)
+        visible = queryset & selectors.visible_products(user=context.user, member_of=context.member_of)
+        return visible.defer("search_vector")  # for search only, and the widest column
 
 
 # --- inputs ----------------------------------------------------------------------------------------

@@ -33,5 +33,8 @@ def schema_extensions() -> list:
         lambda: MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
         IntrospectionSwitch,
-        DjangoOptimizerExtension,
+        # select_related/prefetch_related from the selection; no `only()`: strawberry-django re-applies it
+        # after keyset pagination of nested connections and drops the ordering columns (a query per row).
+        # Types defer their heavy columns in get_queryset instead.
+        lambda: DjangoOptimizerExtension(enable_only_optimization=False),
     ]
