@@ -120,7 +120,11 @@ class ProductViewSet(viewsets.GenericViewSet):
         context = {"member_of": frozenset({product.organization_id})}
         return Response(ProductOutputSerializer(product, context=context).data, status=status_code)
 
-    @extend_schema(request=ProductCreateSerializer, responses={201: ProductOutputSerializer})
+    @extend_schema(
+        summary="Create a product (member+ of the organization)",
+        request=ProductCreateSerializer,
+        responses={201: ProductOutputSerializer},
+    )
     def create(self, request):
         serializer = ProductCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -131,7 +135,9 @@ class ProductViewSet(viewsets.GenericViewSet):
         product = services.product_create(organization=organization, data=data, status=data.pop("status", None))
         return self._member_output(product, status.HTTP_201_CREATED)
 
-    @extend_schema(request=ProductWriteSerializer, responses={200: ProductOutputSerializer})
+    @extend_schema(
+        summary="Change a product (member+)", request=ProductWriteSerializer, responses={200: ProductOutputSerializer}
+    )
     def partial_update(self, request, pk=None):
         product = self._for_change(pk, "change_products")
         serializer = ProductWriteSerializer(data=request.data, partial=True)
@@ -139,25 +145,32 @@ class ProductViewSet(viewsets.GenericViewSet):
         product = services.product_update(product=product, data=serializer.validated_data)
         return self._member_output(product)
 
-    @extend_schema(responses={204: OpenApiResponse(description="Deleted (soft).")})
+    @extend_schema(
+        summary="Delete a product (admin+; soft delete)",
+        responses={204: OpenApiResponse(description="Deleted (soft).")},
+    )
     def destroy(self, request, pk=None):
         product = self._for_change(pk, "delete_products")
         services.product_delete(product=product)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: ProductOutputSerializer})
+    @extend_schema(summary="Publish a product (member+)", request=None, responses={200: ProductOutputSerializer})
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         product = services.product_publish(product=self._for_change(pk, "change_products"))
         return self._member_output(product)
 
-    @extend_schema(request=None, responses={200: ProductOutputSerializer})
+    @extend_schema(summary="Archive a product (member+)", request=None, responses={200: ProductOutputSerializer})
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
         product = services.product_archive(product=self._for_change(pk, "change_products"))
         return self._member_output(product)
 
-    @extend_schema(request=InventoryAdjustSerializer, responses={200: ProductOutputSerializer})
+    @extend_schema(
+        summary="Adjust stock atomically (member+); 409 INSUFFICIENT_STOCK below zero without backorder",
+        request=InventoryAdjustSerializer,
+        responses={200: ProductOutputSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="adjust-inventory")
     def adjust_inventory(self, request, pk=None):
         product = self._for_change(pk, "change_products")
@@ -166,7 +179,11 @@ class ProductViewSet(viewsets.GenericViewSet):
         product = services.product_adjust_inventory(product=product, **serializer.validated_data)
         return self._member_output(product)
 
-    @extend_schema(request=BulkUpdateSerializer, responses={200: ProductOutputSerializer(many=True)})
+    @extend_schema(
+        summary="Change status, prices or inventory flags of up to 100 products, all or nothing (member+)",
+        request=BulkUpdateSerializer,
+        responses={200: ProductOutputSerializer(many=True)},
+    )
     @action(detail=False, methods=["post"], url_path="bulk-update")
     def bulk_update(self, request):
         serializer = BulkUpdateSerializer(data=request.data)
