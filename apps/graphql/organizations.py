@@ -29,6 +29,7 @@ from apps.organizations.roles import Role as RoleChoices
 
 if TYPE_CHECKING:
     from apps.graphql.catalog import ProductType
+    from apps.graphql.orders import OrderType
 
 
 @strawberry.enum(description="A member's role in an organization.")
@@ -116,6 +117,9 @@ class OrganizationType:
     )
     products: DjangoCursorConnection[Annotated[ProductType, strawberry.lazy("apps.graphql.catalog")]] = page_connection(
         description="The organization's products, every status (members see drafts too)."
+    )
+    orders: DjangoCursorConnection[Annotated[OrderType, strawberry.lazy("apps.graphql.orders")]] = page_connection(
+        description="The organization's orders, newest first (view_orders)."
     )
 
     @strawberry_django.field(only=["billing_email"], description="Only with the view_billing permission.")

@@ -11,10 +11,11 @@ from apps.graphql.accounts import AccountsMutation, AccountsQuery
 from apps.graphql.catalog import CatalogMutation, CatalogQuery
 from apps.graphql.common import SCALAR_MAP
 from apps.graphql.extensions import schema_extensions
+from apps.graphql.orders import OrdersMutation, OrdersQuery
 from apps.graphql.organizations import OrganizationsMutation, OrganizationsQuery
 
-Query = merge_types("Query", (AccountsQuery, OrganizationsQuery, CatalogQuery))
-Mutation = merge_types("Mutation", (AccountsMutation, OrganizationsMutation, CatalogMutation))
+Query = merge_types("Query", (AccountsQuery, OrganizationsQuery, CatalogQuery, OrdersQuery))
+Mutation = merge_types("Mutation", (AccountsMutation, OrganizationsMutation, CatalogMutation, OrdersMutation))
 
 
 class Schema(strawberry.Schema):
