@@ -11,6 +11,7 @@ logged with the request id.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django_guid import get_guid
@@ -19,13 +20,20 @@ from strawberry.utils.str_converters import to_camel_case
 
 from apps.core.exceptions import ErrorInfo, describe_exception, log_if_server_error
 
-# ValueErrors strawberry-django raises for bad connection arguments (client mistakes, not bugs).
-_CLIENT_VALUE_ERRORS = ("Argument '", "Invalid cursor")
+# Relay cursor code raises ValueError for a malformed cursor or page argument: a client mistake, not a bug.
+_RELAY_MODULES = (f"{os.sep}strawberry{os.sep}relay{os.sep}", f"{os.sep}strawberry_django{os.sep}relay{os.sep}")
+
+
+def _raised_by_relay_code(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and any(module in frame.tb_frame.f_code.co_filename for module in _RELAY_MODULES)
 
 
 def _describe(original: BaseException) -> ErrorInfo:
-    if isinstance(original, ValueError) and str(original).startswith(_CLIENT_VALUE_ERRORS):
-        return ErrorInfo(400, "VALIDATION_ERROR", str(original))
+    if isinstance(original, ValueError) and _raised_by_relay_code(original):
+        return ErrorInfo(400, "VALIDATION_ERROR", "Invalid cursor or page argument.", {"detail": str(original)})
     return describe_exception(original)
 
 
