@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db.models import Model, QuerySet
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.types import Info
+from strawberry_django import optimizer
 from strawberry_django.fields.field import StrawberryDjangoConnectionExtension
-from strawberry_django.optimizer import optimize
 from strawberry_django.relay import DjangoCursorConnection
 
 from apps.core.exceptions import NotFound, ValidationError
@@ -82,7 +82,10 @@ def page_connection(graphql_type: Any = None, resolver: Callable[..., Any] | Non
 
 def get_one(queryset: QuerySet[M], info: Info, *, message: str = "Not found.") -> M:
     """The one row of a selector's queryset, with what the selection needs loaded; NOT_FOUND otherwise."""
+    extension = optimizer.optimizer.get()  # the running DjangoOptimizerExtension and its settings
+    if extension is not None:
+        queryset = extension.optimize(queryset, info)
     try:
-        return optimize(queryset, info).get()
+        return queryset.get()
     except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound(message) from exc
