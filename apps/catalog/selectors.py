@@ -6,6 +6,7 @@ Members see every non-deleted product of their organizations; everyone else
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -42,10 +43,8 @@ def visible_products(*, user: Any, member_of: frozenset[uuid.UUID] | None = None
 def resolve_organization(value: str) -> Organization | None:
     """An organization by id or slug (non-deleted), or None."""
     lookup = Q(slug=value)
-    try:
+    with contextlib.suppress(ValueError):
         lookup |= Q(pk=uuid.UUID(str(value)))
-    except ValueError:
-        pass
     return Organization.objects.filter(lookup, deleted_at__isnull=True).first()
 
 
