@@ -25,6 +25,7 @@ app.conf.task_routes = {
     # Exact names win over the module patterns below.
     "apps.webhooks.tasks.send_endpoint_disabled_email": {"queue": "emails"},
     "apps.webhooks.tasks.*": {"queue": "webhooks"},
+    "apps.orders.tasks.send_order_email": {"queue": "emails"},  # exact names win over the globs
     "apps.orders.tasks.*": {"queue": "orders"},
     "apps.billing.tasks.*": {"queue": "orders"},
     "apps.analytics.tasks.*": {"queue": "analytics"},

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.audit.api.urls")),
     path("", include("apps.catalog.api.urls")),
     path("", include("apps.webhooks.api.urls")),
+    path("", include("apps.orders.api.urls")),
 ]
 
 urlpatterns = [

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.jobs",
     "apps.webhooks",
+    "apps.orders",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +237,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "ENUM_NAME_OVERRIDES": {
+        "ProductStatusEnum": "apps.catalog.models.Product.Status",
+        "OrderStatusEnum": "apps.orders.models.OrderStatus",
+        "OrderPaymentStatusEnum": "apps.orders.models.OrderPaymentStatus",
+        "OrderFulfillmentStatusEnum": "apps.orders.models.OrderFulfillmentStatus",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------
@@ -258,10 +265,16 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # How often beat sweeps the outbox for events whose on-commit dispatch was lost.
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=60)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# How long the first response to an Idempotency-Key is kept and replayed.
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 CELERY_BEAT_SCHEDULE = {
     "core.outbox-sweep": {
         "task": "apps.core.tasks.outbox_sweep",
         "schedule": OUTBOX_SWEEP_SECONDS,
+    },
+    "core.idempotency-keys-purge": {
+        "task": "apps.core.tasks.idempotency_keys_purge",
+        "schedule": crontab(hour=2, minute=41),
     },
 }
 
