@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.catalog.api.urls")),
     path("", include("apps.webhooks.api.urls")),
     path("", include("apps.orders.api.urls")),
+    path("", include("apps.analytics.api.urls")),
 ]
 
 urlpatterns = [

@@ -34,6 +34,10 @@ def week_bounds(week_start: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=7)
 
 
+def _money(cents: int, currency: str) -> str:
+    return f"{cents // 100:,}.{cents % 100:02d} {currency}"
+
+
 def weekly_figures(*, organization: Organization, week_start: date) -> dict[str, Any]:
     """What the week looked like for one organization (later issues add their figures here)."""
     start, end = week_bounds(week_start)
@@ -47,7 +51,17 @@ def weekly_figures(*, organization: Organization, week_start: date) -> dict[str,
         failed=Count("id", filter=Q(status=WebhookDelivery.Status.FAILED)),
     )
     members = Membership.objects.filter(organization=organization, created_at__gte=start, created_at__lt=end).count()
+    from apps.analytics.selectors import Period, organization_period_totals
+
+    totals = organization_period_totals(
+        organization=organization, period=Period(week_start, week_start + timedelta(days=6))
+    )
     figures: dict[str, Any] = {
+        "orders": totals["orders"],
+        "revenue_cents": totals["revenue_cents"],
+        "revenue_display": _money(totals["revenue_cents"], totals["currency"]),
+        "average_order_display": _money(totals["average_order_cents"], totals["currency"]),
+        "customers": totals["customers"],
         "products_active": products["active"],
         "products_created": products["created"],
         "members_joined": members,

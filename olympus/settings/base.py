@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.jobs",
     "apps.webhooks",
     "apps.orders",
+    "apps.analytics",
 ]
 
 MIDDLEWARE = [
@@ -380,3 +381,11 @@ CELERY_BEAT_SCHEDULE["jobs.weekly-summary"] = {
     "schedule": crontab(day_of_week=1, hour=7, minute=0),
 }
 CELERY_BEAT_SCHEDULER = "apps.jobs.beat:DatabaseScheduler"
+
+# --- analytics -------------------------------------------------------------------------------
+ANALYTICS_REFRESH_SECONDS = env.int("ANALYTICS_REFRESH_SECONDS", default=15 * 60)
+ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=366)
+CELERY_BEAT_SCHEDULE["analytics.refresh"] = {
+    "task": "apps.analytics.tasks.refresh_daily_metrics",
+    "schedule": ANALYTICS_REFRESH_SECONDS,
+}

@@ -34,6 +34,24 @@ def test_owners_get_the_summary_once(organization, owner, admin, other_organizat
     endpoint = WebhookEndpointFactory(organization=organization)
     WebhookDeliveryFactory(endpoint=endpoint, status="succeeded", created_at=in_week(2))
     WebhookDeliveryFactory(endpoint=endpoint, status="failed", created_at=in_week(3))
+    from apps.orders.tests.factories import OrderFactory
+
+    OrderFactory(
+        organization=organization,
+        status="confirmed",
+        subtotal_cents=1234,
+        total_cents=1234,
+        created_at=in_week(4),
+        lines=[],
+    )
+    OrderFactory(
+        organization=organization,
+        status="cancelled",
+        subtotal_cents=999,
+        total_cents=999,
+        created_at=in_week(4),
+        lines=[],
+    )
     OrganizationFactory()  # no owner: no email
     # when
     sent = tasks.weekly_summaries.delay(WEEK.isoformat()).get()
@@ -43,6 +61,8 @@ def test_owners_get_the_summary_once(organization, owner, admin, other_organizat
     assert mine.to == [owner.email]
     assert "2 active, 1 new this week" in mine.body
     assert "1 delivered, 1 failed" in mine.body
+    assert "Orders: 1" in mine.body
+    assert "Revenue: 12.34 USD" in mine.body
     assert mine.alternatives[0][1] == "text/html"
     assert {tuple(m.to) for m in mail.outbox} == {(owner.email,), (outsider.email,)}
     summary = WeeklySummary.objects.get(organization=organization, week_start=WEEK)

@@ -60,6 +60,9 @@ MATRIX = [
     row("foreign-invitation-revoke", "delete", f"{ORG}/invitations/{{foreign_invitation}}/", (404, 404, 403, 403, 404)),
     # audit log
     row("audit-logs-list", "get", f"{ORG}/audit-logs/", (200, 200, 403, 403, 404)),
+    # analytics (owner, admin, member)
+    row("analytics-daily", "get", f"{ORG}/analytics/daily/", (200, 200, 200, 403, 404)),
+    row("analytics-summary", "get", f"{ORG}/analytics/summary/", (200, 200, 200, 403, 404)),
     # webhooks (owner, admin)
     row("webhooks-list", "get", f"{ORG}/webhooks/", (200, 200, 403, 403, 404)),
     row(
