@@ -243,6 +243,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "apps.orders.models.OrderStatus",
         "OrderPaymentStatusEnum": "apps.orders.models.OrderPaymentStatus",
         "OrderFulfillmentStatusEnum": "apps.orders.models.OrderFulfillmentStatus",
+        "WebhookDeliveryStatusEnum": "apps.webhooks.models.WebhookDelivery.Status",
     },
 }
 

@@ -186,7 +186,7 @@ def test_views_refresh_concurrently_and_the_command_works(shop, organization):
     assert DailyMetric.objects.filter(organization=organization).count() == before + 1
     from apps.analytics import tasks
 
-    assert set(tasks.refresh_daily_metrics.delay().get()) == {
+    assert set(tasks.refresh_daily_metrics.delay().result) == {
         "analytics.daily_metrics",
         "analytics.daily_top_products",
     }

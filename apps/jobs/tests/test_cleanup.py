@@ -46,7 +46,7 @@ def test_cleanup_removes_what_is_past_retention_once(organization, user):
     recently_deleted = ProductFactory(organization=organization, deleted_at=now - timedelta(days=1))
 
     # when
-    report = tasks.cleanup.delay().get()
+    report = tasks.cleanup.delay().result
 
     # then
     assert report == {
@@ -71,4 +71,4 @@ def test_cleanup_removes_what_is_past_retention_once(organization, user):
     assert not Product.objects.filter(id=gone.id).exists()
     assert Product.objects.filter(id=recently_deleted.id).exists()
     # idempotent: nothing left to do
-    assert set(tasks.cleanup.delay().get().values()) == {0}
+    assert set(tasks.cleanup.delay().result.values()) == {0}
