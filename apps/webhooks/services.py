@@ -420,7 +420,7 @@ def _record(
             delivery.next_attempt_at = now + retry_delay(attempt=delivery.attempts, retry_after=retry_after)
         delivery.save(update_fields=fields)
     metrics.webhook_delivery(outcome=outcome, seconds=latency_ms / 1000)
-    log = logger.info if succeeded else logger.warning
+    log = logger.debug if succeeded else logger.warning
     log(
         "webhook delivery %s attempt %s to %s: %s (%s)",
         delivery.pk,
