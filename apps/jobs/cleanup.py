@@ -1,4 +1,4 @@
-"""Cleanup steps for framework tables: sessions, JWTs, dispatched outbox events, old dead letters."""
+"""Cleanup steps for shared tables: sessions, JWTs, idempotency keys, dispatched outbox events, old dead letters."""
 
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from apps.core.models import OutboxEvent
+from apps.core.models import IdempotencyKey, OutboxEvent
 from apps.jobs.housekeeping import cleanup_step
 from apps.jobs.models import FailedTask
 
@@ -21,6 +21,11 @@ def expired_sessions() -> int:
 def expired_tokens() -> int:
     # Blacklist rows go with their token (cascade): an expired token is refused anyway.
     return OutstandingToken.objects.filter(expires_at__lt=timezone.now()).delete()[0]
+
+
+@cleanup_step("core.expired_idempotency_keys")
+def expired_idempotency_keys() -> int:
+    return IdempotencyKey.objects.filter(expires_at__lt=timezone.now()).delete()[0]
 
 
 @cleanup_step("core.dispatched_outbox_events")

@@ -10,7 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
-from apps.core.models import OutboxEvent
+from apps.core.models import IdempotencyKey, OutboxEvent
 from apps.jobs import tasks
 from apps.jobs.models import FailedTask
 from apps.organizations.models import Invitation
@@ -31,6 +31,8 @@ def test_cleanup_removes_what_is_past_retention_once(organization, user):
         Session.objects.filter(session_key=store.session_key).update(expire_date=expire)
     OutstandingToken.objects.create(user=user, jti="old", token="t1", expires_at=now - timedelta(days=1))
     OutstandingToken.objects.create(user=user, jti="new", token="t2", expires_at=now + timedelta(days=1))
+    for key, expires in (("old", now - timedelta(hours=1)), ("new", now + timedelta(hours=1))):
+        IdempotencyKey.objects.create(user=user, key=key, endpoint="orders", request_hash="h", expires_at=expires)
     OutboxEvent.objects.create(event_type="x", status="dispatched", dispatched_at=long_ago)
     OutboxEvent.objects.create(event_type="x", status="dispatched", dispatched_at=now)
     FailedTask.objects.create(task_id="a", task_name="t", exception="E", status="retried", retried_at=long_ago)
@@ -53,6 +55,7 @@ def test_cleanup_removes_what_is_past_retention_once(organization, user):
         "auth.expired_tokens": 1,
         "catalog.soft_deleted_products": 1,
         "core.dispatched_outbox_events": 1,
+        "core.expired_idempotency_keys": 1,
         "jobs.retried_dead_letters": 1,
         "organizations.dead_invitations": 1,
         "sessions.expired": 1,
@@ -61,6 +64,7 @@ def test_cleanup_removes_what_is_past_retention_once(organization, user):
     assert Session.objects.count() == 1
     assert list(OutstandingToken.objects.values_list("jti", flat=True)) == ["new"]
     assert OutboxEvent.objects.filter(event_type="x").count() == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
     assert list(FailedTask.objects.values_list("task_id", flat=True)) == ["b"]  # unresolved dead letters stay
     assert list(Invitation.objects.values_list("id", flat=True)) == [pending.id]
     assert not Invitation.objects.filter(id=expired.id).exists()
