@@ -13,7 +13,9 @@ api_v1 = [
     path("", include("apps.organizations.api.urls")),
     path("", include("apps.audit.api.urls")),
     path("", include("apps.catalog.api.urls")),
+    path("", include("apps.webhooks.api.urls")),
     path("", include("apps.orders.api.urls")),
+    path("", include("apps.analytics.api.urls")),
 ]
 
 urlpatterns = [

@@ -61,7 +61,10 @@ INSTALLED_APPS = [
     "apps.organizations",
     "apps.audit",
     "apps.catalog",
+    "apps.jobs",
+    "apps.webhooks",
     "apps.orders",
+    "apps.analytics",
     "apps.graphql",
 ]
 
@@ -274,6 +277,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "apps.orders.models.OrderStatus",
         "OrderPaymentStatusEnum": "apps.orders.models.OrderPaymentStatus",
         "OrderFulfillmentStatusEnum": "apps.orders.models.OrderFulfillmentStatus",
+        "WebhookDeliveryStatusEnum": "apps.webhooks.models.WebhookDelivery.Status",
     },
 }
 
@@ -289,7 +293,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_RESULT_EXPIRES = 3600
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# An unacknowledged message (its worker died) is handed out again after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -385,4 +390,58 @@ NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 CELERY_BEAT_SCHEDULE["audit.partition-maintenance"] = {
     "task": "apps.audit.tasks.audit_partitions_maintain",
     "schedule": crontab(hour=3, minute=17),
+}
+
+# --- webhooks -------------------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Waits before retries 1..5 (about 1 min, 5 min, 30 min, 2 h, 8 h), each with +/- jitter; then a dead letter.
+WEBHOOK_RETRY_SCHEDULE = [int(s) for s in env.list("WEBHOOK_RETRY_SCHEDULE", default=[60, 300, 1800, 7200, 28800])]
+WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.2)
+# A receiver's Retry-After is honoured up to this long.
+WEBHOOK_RETRY_AFTER_MAX_SECONDS = env.int("WEBHOOK_RETRY_AFTER_MAX_SECONDS", default=24 * 3600)
+# Dead letters in a row after which an endpoint is disabled and its owners emailed.
+WEBHOOK_DISABLE_AFTER_DEAD_LETTERS = env.int("WEBHOOK_DISABLE_AFTER_DEAD_LETTERS", default=10)
+# How long a rotated-out secret keeps signing.
+WEBHOOK_SECRET_GRACE_HOURS = env.int("WEBHOOK_SECRET_GRACE_HOURS", default=24)
+# SSRF guard: http is allowed when DEBUG or for these hosts; these addresses/CIDRs are allowed though private.
+WEBHOOK_ALLOW_HTTP_HOSTS = env.list("WEBHOOK_ALLOW_HTTP_HOSTS", default=[])
+WEBHOOK_ALLOWED_ADDRESSES = env.list("WEBHOOK_ALLOWED_ADDRESSES", default=[])
+# A claimed attempt whose worker vanished is retried after this long (longer than the timeout).
+WEBHOOK_SEND_LEASE_SECONDS = env.int("WEBHOOK_SEND_LEASE_SECONDS", default=120)
+# The sweep does not queue a due delivery again within this long of queueing it.
+WEBHOOK_REQUEUE_AFTER_SECONDS = env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=300)
+WEBHOOK_RESPONSE_BODY_MAX = env.int("WEBHOOK_RESPONSE_BODY_MAX", default=2048)
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
+WEBHOOK_ATTEMPT_RETENTION_DAYS = env.int("WEBHOOK_ATTEMPT_RETENTION_DAYS", default=30)
+WEBHOOK_REPLAY_MAX = env.int("WEBHOOK_REPLAY_MAX", default=1000)
+CELERY_BEAT_SCHEDULE["webhooks.due-sweep"] = {
+    "task": "apps.webhooks.tasks.webhook_sweep",
+    "schedule": WEBHOOK_SWEEP_SECONDS,
+}
+
+# --- jobs: dead letters, housekeeping, the beat schedule, health thresholds -----------------------
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
+FAILED_TASK_RETENTION_DAYS = env.int("FAILED_TASK_RETENTION_DAYS", default=90)
+INVITATION_RETENTION_DAYS = env.int("INVITATION_RETENTION_DAYS", default=30)
+SOFT_DELETE_RETENTION_DAYS = env.int("SOFT_DELETE_RETENTION_DAYS", default=90)
+# /health: "degraded" (still 200) when no worker answers a ping or a queue holds more than this.
+HEALTH_QUEUE_DEPTH_THRESHOLD = env.int("HEALTH_QUEUE_DEPTH_THRESHOLD", default=1000)
+HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=1.0)
+# The weekly summary email goes to owners on this weekday (crontab: 1 = Monday) at this UTC hour.
+CELERY_BEAT_SCHEDULE["jobs.cleanup"] = {
+    "task": "apps.jobs.tasks.cleanup",
+    "schedule": crontab(hour=2, minute=30),
+}
+CELERY_BEAT_SCHEDULE["jobs.weekly-summary"] = {
+    "task": "apps.jobs.tasks.weekly_summaries",
+    "schedule": crontab(day_of_week=1, hour=7, minute=0),
+}
+CELERY_BEAT_SCHEDULER = "apps.jobs.beat:DatabaseScheduler"
+
+# --- analytics -------------------------------------------------------------------------------
+ANALYTICS_REFRESH_SECONDS = env.int("ANALYTICS_REFRESH_SECONDS", default=15 * 60)
+ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=366)
+CELERY_BEAT_SCHEDULE["analytics.refresh"] = {
+    "task": "apps.analytics.tasks.refresh_daily_metrics",
+    "schedule": ANALYTICS_REFRESH_SECONDS,
 }

@@ -10,8 +10,10 @@ isolation tests. Conventions:
   the permission gets 403, no credentials get 401;
 - paths are templates filled from the ``world`` fixture: ``{org}``,
   ``{target}`` (a plain member's membership id), ``{invitation}`` (a pending
-  invitation), and ``{foreign_membership}`` / ``{foreign_invitation}`` (rows
-  of the other organization, reached through this organization's URL: 404).
+  invitation), ``{endpoint}`` / ``{delivery}`` (a webhook endpoint and one of
+  its dead-lettered deliveries), and ``{foreign_membership}`` /
+  ``{foreign_invitation}`` / ``{foreign_endpoint}`` / ``{foreign_delivery}``
+  (rows of the other organization, reached through this organization's URL: 404).
   Extend ``world`` with the ids your rows need.
 """
 
@@ -101,6 +103,56 @@ MATRIX = [
         (404, 404, 404, 404, 200),
         {"price_cents": 5},
     ),
+    # analytics (owner, admin, member)
+    row("analytics-daily", "get", f"{ORG}/analytics/daily/", (200, 200, 200, 403, 404)),
+    row("analytics-summary", "get", f"{ORG}/analytics/summary/", (200, 200, 200, 403, 404)),
+    # webhooks (owner, admin)
+    row("webhooks-list", "get", f"{ORG}/webhooks/", (200, 200, 403, 403, 404)),
+    row(
+        "webhook-create",
+        "post",
+        f"{ORG}/webhooks/",
+        (201, 201, 403, 403, 404),
+        {"url": "https://hooks.example.com/in"},
+    ),
+    row("webhook-detail", "get", f"{ORG}/webhooks/{{endpoint}}/", (200, 200, 403, 403, 404)),
+    row("webhook-update", "patch", f"{ORG}/webhooks/{{endpoint}}/", (200, 200, 403, 403, 404), {"description": "x"}),
+    row("webhook-delete", "delete", f"{ORG}/webhooks/{{endpoint}}/", (204, 204, 403, 403, 404)),
+    row("webhook-test", "post", f"{ORG}/webhooks/{{endpoint}}/test/", (202, 202, 403, 403, 404)),
+    row("webhook-rotate-secret", "post", f"{ORG}/webhooks/{{endpoint}}/rotate-secret/", (200, 200, 403, 403, 404)),
+    row(
+        "webhook-replay",
+        "post",
+        f"{ORG}/webhooks/{{endpoint}}/replay/",
+        (202, 202, 403, 403, 404),
+        {"from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
+    ),
+    row("webhook-deliveries", "get", f"{ORG}/webhooks/{{endpoint}}/deliveries/", (200, 200, 403, 403, 404)),
+    row(
+        "webhook-delivery-detail",
+        "get",
+        f"{ORG}/webhooks/{{endpoint}}/deliveries/{{delivery}}/",
+        (200, 200, 403, 403, 404),
+    ),
+    row(
+        "webhook-delivery-replay",
+        "post",
+        f"{ORG}/webhooks/{{endpoint}}/deliveries/{{delivery}}/replay/",
+        (202, 202, 403, 403, 404),
+    ),
+    row("foreign-webhook-detail", "get", f"{ORG}/webhooks/{{foreign_endpoint}}/", (404, 404, 403, 403, 404)),
+    row(
+        "foreign-webhook-deliveries",
+        "get",
+        f"{ORG}/webhooks/{{foreign_endpoint}}/deliveries/",
+        (404, 404, 403, 403, 404),
+    ),
+    row(
+        "foreign-webhook-delivery-detail",
+        "get",
+        f"{ORG}/webhooks/{{endpoint}}/deliveries/{{foreign_delivery}}/",
+        (404, 404, 403, 403, 404),
+    ),
 ]
 
 
@@ -117,7 +169,11 @@ def fill(value, ids):
 
 @pytest.fixture
 def world(organization, owner, admin, member, viewer, outsider, other_organization):
+    from apps.webhooks.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
+
     target = MembershipFactory(organization=organization, role="member")
+    endpoint = WebhookEndpointFactory(organization=organization)
+    foreign_endpoint = WebhookEndpointFactory(organization=other_organization)
     return {
         "users": {"owner": owner, "admin": admin, "member": member, "viewer": viewer, "outsider": outsider},
         "ids": {
@@ -129,6 +185,10 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
             "product": ProductFactory(organization=organization).pk,
             "draft": ProductFactory(organization=organization, status="draft", published_at=None).pk,
             "foreign_draft": ProductFactory(organization=other_organization, status="draft", published_at=None).pk,
+            "endpoint": endpoint.pk,
+            "delivery": WebhookDeliveryFactory(endpoint=endpoint, status="failed").pk,
+            "foreign_endpoint": foreign_endpoint.pk,
+            "foreign_delivery": WebhookDeliveryFactory(endpoint=foreign_endpoint, status="failed").pk,
         },
     }
 
