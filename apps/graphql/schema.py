@@ -8,13 +8,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from apps.graphql.accounts import AccountsMutation, AccountsQuery
+from apps.graphql.analytics import AnalyticsQuery
 from apps.graphql.catalog import CatalogMutation, CatalogQuery
 from apps.graphql.common import SCALAR_MAP
 from apps.graphql.extensions import schema_extensions
 from apps.graphql.orders import OrdersMutation, OrdersQuery
 from apps.graphql.organizations import OrganizationsMutation, OrganizationsQuery
 
-Query = merge_types("Query", (AccountsQuery, OrganizationsQuery, CatalogQuery, OrdersQuery))
+Query = merge_types("Query", (AccountsQuery, OrganizationsQuery, CatalogQuery, OrdersQuery, AnalyticsQuery))
 Mutation = merge_types("Mutation", (AccountsMutation, OrganizationsMutation, CatalogMutation, OrdersMutation))
 
 

@@ -107,6 +107,13 @@ MATRIX = [
         anonymous=["UNAUTHORIZED"],
         owner_sees=True,
     ),
+    row(
+        "daily-metrics-of-acme",
+        '{ dailyMetrics(organizationId: "{acme_id}") { day orderCount topProducts { productId name } } }',
+        outsider=["NOT_FOUND"],
+        anonymous=["UNAUTHORIZED"],
+        owner_sees=False,  # the numbers carry no secret of the table; NOT_FOUND is the rule
+    ),
     # --- writes answer NOT_FOUND and leak nothing
     row(
         "publish-draft",
