@@ -201,7 +201,10 @@ def test_member_creates_a_draft_product_through_the_service(gql, organization, m
     assert created["slug"] == "green-tea"
     assert created["status"] == "DRAFT"
     assert created["currency"] == "USD"
-    assert AuditLog.objects.filter(action="product.created", resource_id=created["id"]).exists()
+    # the audit entry names the GraphQL caller and request, as REST's would
+    entry = AuditLog.objects.get(action="product.created", resource_id=created["id"])
+    assert entry.actor_id == member.pk
+    assert entry.request_id == result.response["X-Request-ID"]
 
 
 def test_amounts_beyond_32_bits_round_trip(gql, organization, owner):
