@@ -18,7 +18,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from apps.accounts.authentication import SessionJWTAuthentication
-from apps.core.exceptions import describe_exception
+from apps.core.exceptions import describe_exception, log_if_server_error
 from apps.graphql.context import GraphQLContext
 from apps.graphql.errors import error_payload, format_error
 from apps.graphql.throttles import REQUEST_THROTTLES, check_throttles
@@ -35,15 +35,16 @@ class GraphQLView(StrawberryGraphQLView):
             if request.method == "POST" or "query" in request.GET:
                 check_throttles(request, REQUEST_THROTTLES)
             return self.run(request=request)
-        except APIException as exc:  # throttled
+        except HTTPException as exc:  # refused by strawberry before any operation ran (bad JSON, GET mutation...)
+            code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "VALIDATION_ERROR")
+            return JsonResponse(error_payload(code, exc.reason), status=exc.status_code)
+        except Exception as exc:  # throttled (429), or the cache or database is down: still the GraphQL shape
             info = describe_exception(exc)
+            log_if_server_error(exc, info)
             response = JsonResponse(error_payload(info.code, info.message, info.details), status=info.status)
             for name, value in info.headers.items():
                 response[name] = value
             return response
-        except HTTPException as exc:
-            code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "VALIDATION_ERROR")
-            return JsonResponse(error_payload(code, exc.reason), status=exc.status_code)
 
     def _authenticate(self, request: HttpRequest) -> None:
         """REST's bearer authentication; the session cookie (admin sign-in) is not a credential here."""

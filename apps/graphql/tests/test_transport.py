@@ -91,6 +91,19 @@ def test_errors_carry_code_details_and_request_id_but_no_internals(gql, member, 
     assert error["extensions"]["requestId"] == result.response["X-Request-ID"]
 
 
+def test_a_failure_outside_the_operation_is_still_a_graphql_error(gql, member, monkeypatch):
+    def redis_down(request, throttles):
+        raise ConnectionError("redis://secret-host:6379 refused")
+
+    monkeypatch.setattr("apps.graphql.views.check_throttles", redis_down)
+
+    result = gql(ME, user=member)
+
+    assert result.status_code == 500
+    assert result.codes == ["INTERNAL_ERROR"]
+    assert "secret-host" not in str(result.body)
+
+
 def test_syntax_error_is_a_validation_error(gql):
     result = gql("{ me { id ")
 
