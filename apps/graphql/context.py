@@ -26,7 +26,6 @@ from strawberry.types import Info
 
 from apps.accounts.api.views import client_info
 from apps.accounts.events import ClientInfo
-from apps.accounts.tokens import token_identity
 from apps.core.exceptions import ApplicationError
 from apps.organizations.models import Organization
 from apps.organizations.permissions import request_checker, request_permissions, require_permission
@@ -43,7 +42,7 @@ class AuthenticationRequired(ApplicationError):
 class GraphQLContext(StrawberryDjangoContext):
     # Set by the view: the error authenticating the bearer token, if any (raised on first use of the user).
     auth_error: BaseException | None = None
-    auth_token: Any = None
+    auth_token: Any = None  # the validated access token (its claims name the session)
     _perms_prefetched: bool = field(default=False, repr=False)
 
     # --- who -------------------------------------------------------------------------------
@@ -60,11 +59,6 @@ class GraphQLContext(StrawberryDjangoContext):
         if not user.is_authenticated:
             raise AuthenticationRequired()
         return user
-
-    @property
-    def session_id(self) -> uuid.UUID | None:
-        identity = token_identity(self.auth_token) if self.auth_token is not None else None
-        return identity[1] if identity else None
 
     @cached_property
     def client(self) -> ClientInfo:

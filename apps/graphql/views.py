@@ -30,8 +30,8 @@ GRAPHIQL_TEMPLATE = "olympus_graphql/graphiql.html"
 @method_decorator(csrf_exempt, name="dispatch")
 class GraphQLView(StrawberryGraphQLView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        self._authenticate(request)
         try:
+            self._authenticate(request)
             if request.method == "POST" or "query" in request.GET:
                 check_throttles(request, REQUEST_THROTTLES)
             return self.run(request=request)

@@ -291,3 +291,26 @@ def test_outsider_cannot_touch_another_tenants_order(gql, organization, outsider
     order = OrderFactory(organization=organization)
 
     assert gql(CANCEL, {"id": str(order.pk), "reason": ""}, user=outsider).codes == ["NOT_FOUND"]
+
+
+def test_the_whole_lifecycle_through_graphql(gql, organization, member, user, kettle):
+    # given: an order placed by a customer (2 of 5 kettles reserved)
+    order_id = gql(PLACE, {"input": _place_input(organization, kettle, 2)}, user=user).data["placeOrder"]["id"]
+    steps = [
+        ("confirmOrder", "", "CONFIRMED"),
+        ("processOrder", "", "PROCESSING"),
+        ("shipOrder", ', carrier: "DHL", trackingNumber: "JD0001"', "SHIPPED"),
+        ("deliverOrder", "", "DELIVERED"),
+        ("refundOrder", ', reason: "broken"', "REFUNDED"),
+    ]
+    # when: a member walks it through every transition
+    for mutation, arguments, status in steps:
+        result = gql(f'mutation {{ {mutation}(id: "{order_id}"{arguments}) {{ status }} }}', user=member)
+        # then: each answers the new status
+        assert result.errors == [], result.errors
+        assert result.data[mutation]["status"] == status
+    # and the refund gave the stock back, once
+    kettle.refresh_from_db()
+    assert kettle.inventory_quantity == 5
+    again = gql(f'mutation {{ refundOrder(id: "{order_id}") {{ status }} }}', user=member)
+    assert again.codes == ["INVALID_TRANSITION"]
