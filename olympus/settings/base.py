@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.webhooks",
     "apps.orders",
     "apps.analytics",
+    "apps.graphql",
 ]
 
 MIDDLEWARE = [
@@ -317,6 +318,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=41),
     },
 }
+
+# --- GraphQL (/graphql) -------------------------------------------------------------------
+# Documents deeper, with more aliases or longer than these are refused before they run.
+GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
+GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
+GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2000)
+# Connections: `first` defaults to a page and may not exceed the cap (REST's page_size rule).
+GRAPHQL_DEFAULT_PAGE_SIZE = 25
+GRAPHQL_MAX_PAGE_SIZE = 100
+# Schema introspection (__schema, __type): on in development (dev settings), off unless set elsewhere.
+GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=False)
+# The GraphiQL page (GET /graphql in a browser), served from our static files: development only.
+GRAPHQL_GRAPHIQL = False
 
 # Benchmark-only routes (bare comparison views), mounted by `make bench` servers only.
 BENCH_ROUTES = env.bool("OLYMPUS_BENCH_ROUTES", default=False)
