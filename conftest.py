@@ -7,7 +7,6 @@ exported URLs.
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.tests.factories import UserFactory
 
@@ -19,11 +18,17 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def api_client_for():
-    """``api_client_for(user)``: a client sending that user's JWT access token."""
+    """``api_client_for(user)``: a client sending the access token of a new session of that user.
+
+    The client keeps the pair: ``client.tokens.refresh``, ``client.tokens.session``.
+    """
+    from apps.accounts.services import ClientInfo, session_start
 
     def make(user) -> APIClient:
+        tokens = session_start(user=user, client=ClientInfo(ip="127.0.0.1", user_agent="pytest"))
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.access}")
+        client.tokens = tokens
         return client
 
     return make

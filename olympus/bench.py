@@ -3,18 +3,29 @@
 Each module exposes ``BENCHMARKS``: callables that take no argument and return
 a dict of named figures. Timing goals live here, never in the test suite.
 Benchmarks run against the development database inside a transaction that is
-rolled back, so they leave nothing behind.
+rolled back, so they leave nothing behind; one marked ``commits = True`` (it
+needs a server process to see its data) runs outside it and removes its own
+data. :func:`serve` and :func:`load` give HTTP benchmarks a real gunicorn and
+a load generator in another process (``olympus.loadgen``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import json
 import os
 import pkgutil
+import socket
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 class Rollback(Exception):
@@ -38,6 +49,42 @@ def timed(func: Callable[[], Any], *, repeat: int) -> dict[str, float]:
     }
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[int]:
+    """A gunicorn serving Olympus on a free loopback port (bench routes on); yields the port."""
+    port = free_port()
+    env = {**os.environ, "OLYMPUS_BENCH_ROUTES": "1", "DEBUG": "false", **(extra_env or {})}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn), "olympus.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--log-level", "warning"]
+    server = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: S603
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/live", timeout=1):  # noqa: S310 - loopback
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def load(port: int, path: str, *, seconds: float = 5.0, concurrency: int = 4) -> dict[str, float]:
+    """Run the load generator in its own process against ``path``; return its figures."""
+    command = [sys.executable, "-m", "olympus.loadgen", "--port", str(port), "--path", path]
+    command += ["--seconds", str(seconds), "--concurrency", str(concurrency)]
+    out = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=True)  # noqa: S603
+    return json.loads(out.stdout)
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olympus.settings.dev")
     import django
@@ -59,12 +106,15 @@ def main() -> int:
             continue
         for bench in module.BENCHMARKS:
             print(f"{module_info.name}.{bench.__name__}: ", end="", flush=True)
-            try:
-                with transaction.atomic():
-                    result = bench()
-                    raise Rollback
-            except Rollback:
-                pass
+            if getattr(bench, "commits", False):
+                result = bench()
+            else:
+                try:
+                    with transaction.atomic():
+                        result = bench()
+                        raise Rollback
+                except Rollback:
+                    pass
             print(", ".join(f"{key}={value}" for key, value in result.items()), flush=True)
     return 0
 

@@ -22,12 +22,16 @@ app.conf.task_routes = {
     "apps.core.tasks.*": {"queue": "default"},
     "apps.accounts.tasks.*": {"queue": "emails"},
     "apps.organizations.tasks.*": {"queue": "emails"},
+    # Exact names win over the module patterns below.
+    "apps.webhooks.tasks.send_endpoint_disabled_email": {"queue": "emails"},
     "apps.webhooks.tasks.*": {"queue": "webhooks"},
     "apps.orders.tasks.send_order_email": {"queue": "emails"},  # exact names win over the globs
     "apps.orders.tasks.*": {"queue": "orders"},
     "apps.billing.tasks.*": {"queue": "orders"},
     "apps.analytics.tasks.*": {"queue": "analytics"},
     "apps.audit.tasks.*": {"queue": "maintenance"},
+    "apps.jobs.tasks.send_weekly_summary": {"queue": "emails"},
+    "apps.jobs.tasks.*": {"queue": "maintenance"},
 }
 # Retry defaults for tasks declared with autoretry_for: exponential backoff with jitter.
 app.conf.task_annotations = {

@@ -43,6 +43,7 @@ def main() -> int:
     if settings.EMBEDDED_SERVICES:
         print(f"  embedded: {', '.join(settings.EMBEDDED_SERVICES)} (data under .data/)", flush=True)
     call_command("migrate", interactive=False, verbosity=1)
+    call_command("sync_periodic_tasks")
     call_command("seed_demo")
     connections.close_all()
 

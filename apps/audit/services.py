@@ -38,12 +38,12 @@ UNSET: Any = _Unset()
 _MISSING = object()
 
 
-def _id_of(value: Model | uuid.UUID | str | None) -> str | None:
-    if value is None:
+def _id_of(value: Model | uuid.UUID | str | None) -> uuid.UUID | None:
+    if value is None or value == "":
         return None
     if isinstance(value, Model):
-        return str(value.pk)
-    return str(value)
+        value = value.pk
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def record(
         resource_type=resource_type,
         resource_id=str(resource_id or "")[:64],
         organization_id=_id_of(organization),
-        actor_id=bound.resolved_actor_id() if actor is UNSET else _id_of(actor),
+        actor_id=_id_of(bound.resolved_actor_id() if actor is UNSET else actor),
         ip=bound.ip if ip is UNSET else (ip or None),
         user_agent=(bound.user_agent if user_agent is UNSET else (user_agent or ""))[: context.USER_AGENT_MAX],
         request_id=(bound.resolved_request_id() if request_id is UNSET else (request_id or ""))[:64],

@@ -46,6 +46,29 @@ def bump(organization_id: uuid.UUID | str) -> None:
         cache.incr(key)
 
 
+ORGANIZATION_REF_TTL = 60
+
+
+def _ref_key(value: str) -> str:
+    return f"catalog:orgref:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
+def organization_ref(value: str, resolve: Callable[[str], Any]) -> uuid.UUID | None:
+    """The id of the organization a list filter names (id or slug), remembered briefly.
+
+    A stale entry is harmless: it only picks the version key, organization
+    changes bump that version (events.py), and a miss resolves the filter again
+    from the database.
+    """
+    key = _ref_key(value)
+    found = cache.get(key)
+    if found is not None:
+        return uuid.UUID(found) if found else None
+    organization = resolve(value)
+    cache.set(key, str(organization.id) if organization else "", timeout=ORGANIZATION_REF_TTL)
+    return organization.id if organization else None
+
+
 def make_key(kind: str, scope_versions: dict[str, int], *parts: Any) -> str:
     raw = json.dumps([kind, sorted(scope_versions.items()), *parts], sort_keys=True, default=str)
     return f"catalog:{kind}:{hashlib.sha256(raw.encode()).hexdigest()}"

@@ -88,22 +88,12 @@ class Product(BaseModel):
         indexes = [
             GinIndex(fields=["search_vector"], name="product_search_idx"),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="product_name_trgm_idx"),
-            # Tenant lists: one organization's products, newest first / by price / by name.
-            models.Index(
-                fields=["organization", "-created_at", "-id"],
-                condition=models.Q(deleted_at__isnull=True),
-                name="product_org_created_idx",
-            ),
+            # Tenant lists filtered or ordered by price (newest-first lists use the
+            # organization and created_at indexes; see tests/test_indexes.py).
             models.Index(
                 fields=["organization", "price_cents"],
                 condition=models.Q(deleted_at__isnull=True),
                 name="product_org_price_idx",
-            ),
-            # Public storefront lists: active products, newest first.
-            models.Index(
-                fields=["-created_at", "-id"],
-                condition=models.Q(deleted_at__isnull=True, status="active"),
-                name="product_public_idx",
             ),
         ]
 

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
-from django.db.models import F, Q, QuerySet
+from django.db.models import DecimalField, F, Q, QuerySet
+from django.db.models.functions import Cast
 
 from apps.catalog.models import Product
 from apps.core.exceptions import NotFound
@@ -37,7 +38,8 @@ def visible_products(*, user: Any, member_of: frozenset[uuid.UUID] | None = None
     visible = Q(status=Product.Status.ACTIVE)
     if member_of:
         visible |= Q(organization_id__in=member_of)
-    return Product.objects.alive().filter(visible)
+    # Products of a deleted organization vanish with it.
+    return Product.objects.alive().filter(visible, organization__deleted_at__isnull=True)
 
 
 def resolve_organization(value: str) -> Organization | None:
@@ -51,10 +53,14 @@ def resolve_organization(value: str) -> Organization | None:
 def apply_search(queryset: QuerySet[Product], search: str) -> QuerySet[Product]:
     """Full-text match (websearch syntax, ranked) or a trigram match on the name for typos."""
     query = SearchQuery(search, search_type="websearch", config="english")
+    # A fixed-precision decimal: cursor pages compare the rank exactly (a float's text
+    # form rounds, and equal ranks would repeat or skip rows across pages).
+    rank = Cast(
+        SearchRank(F("search_vector"), query) + TrigramSimilarity("name", search),
+        DecimalField(max_digits=12, decimal_places=6),
+    )
     return (
-        queryset.annotate(
-            rank=SearchRank(F("search_vector"), query) + TrigramSimilarity("name", search),
-        )
+        queryset.annotate(rank=rank)
         .filter(Q(search_vector=query) | Q(name__trigram_similar=search))
         .order_by("-rank", "-created_at", "-id")
     )

@@ -30,8 +30,11 @@ Handler = Callable[[OutboxEvent], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 
 
+WILDCARD = "*"
+
+
 def event_handler(event_type: str) -> Callable[[Handler], Handler]:
-    """Register ``func`` to run for every dispatched event of ``event_type``."""
+    """Register ``func`` to run for every dispatched event of ``event_type`` (``"*"``: of every type)."""
 
     def register(func: Handler) -> Handler:
         if func not in _handlers[event_type]:
@@ -47,7 +50,9 @@ def unregister_handler(event_type: str, func: Handler) -> None:
 
 
 def handlers_for(event_type: str) -> list[Handler]:
-    return list(_handlers.get(event_type, []))
+    """The handlers of ``event_type`` in registration order, then the catch-all ``"*"`` ones."""
+    specific = list(_handlers.get(event_type, []))
+    return specific + [h for h in _handlers.get(WILDCARD, []) if h not in specific]
 
 
 def publish_event(

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -37,6 +38,37 @@ def _check_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
+class Degraded(Exception):
+    """A check that works but reports trouble short of an outage (no worker, a queue backing up)."""
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def _check_workers() -> dict[str, object]:
+    """At least one Celery worker answers a ping over the broker."""
+    from olympus.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        replies = app.control.ping(timeout=settings.HEALTH_WORKER_PING_TIMEOUT, connection=conn)
+    if not replies:
+        raise Degraded("no worker answered", workers=0)
+    return {"workers": len(replies)}
+
+
+def _check_queues() -> dict[str, object]:
+    """Messages waiting per queue; degraded above ``HEALTH_QUEUE_DEPTH_THRESHOLD``."""
+    from apps.jobs.metrics import queue_depths
+
+    depths = queue_depths()
+    backed_up = sorted(name for name, depth in depths.items() if depth > settings.HEALTH_QUEUE_DEPTH_THRESHOLD)
+    if backed_up:
+        raise Degraded(f"backed up: {', '.join(backed_up)}", depths=depths)
+    return {"depths": depths}
+
+
 def _check_migrations() -> None:
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
@@ -44,23 +76,28 @@ def _check_migrations() -> None:
         raise RuntimeError(f"{len(plan)} migration(s) not applied")
 
 
-def _probe(checks: dict[str, Callable[[], None]]) -> JsonResponse:
-    """200 when every check passes, else 503; per-check status and duration either way."""
+def _probe(checks: dict[str, Callable[[], object]]) -> JsonResponse:
+    """200 when every check passes or is only degraded, else 503; per-check status and duration either way."""
     results: dict[str, dict[str, object]] = {}
     healthy = True
+    degraded = False
     for name, check in checks.items():
         started = time.perf_counter()
         try:
-            check()
+            info = check()
+        except Degraded as exc:
+            degraded = True
+            results[name] = {"status": "degraded", "reason": str(exc), **exc.details}
         except Exception as exc:  # a probe reports failures, it never raises them
             healthy = False
             logger.warning("health check %s failed: %s", name, type(exc).__name__)
             # The exception type only: probe output is public, internals are not.
             results[name] = {"status": "error", "error": type(exc).__name__}
         else:
-            results[name] = {"status": "ok"}
+            results[name] = {"status": "ok", **(info if isinstance(info, dict) else {})}
         results[name]["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    body = {"status": "ok" if healthy else "unavailable", "checks": results}
+    overall = "unavailable" if not healthy else "degraded" if degraded else "ok"
+    body = {"status": overall, "checks": results}
     return JsonResponse(body, status=200 if healthy else 503)
 
 
@@ -81,13 +118,19 @@ def ready(request: HttpRequest) -> JsonResponse:
 @never_cache
 @csrf_exempt
 def health(request: HttpRequest) -> JsonResponse:
-    """Every dependency, one by one: database, cache, Celery broker, migrations."""
+    """Every dependency, one by one: database, cache, Celery broker, migrations; then workers and queues.
+
+    A missing worker or a queue above the threshold makes the answer "degraded"
+    (still 200: the web tier serves); a failing dependency makes it 503.
+    """
     return _probe(
         {
             "database": _check_database,
             "cache": _check_cache,
             "broker": _check_broker,
             "migrations": _check_migrations,
+            "workers": _check_workers,
+            "queues": _check_queues,
         }
     )
 

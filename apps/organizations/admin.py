@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
@@ -85,6 +86,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         "deleted_at",
     )
     inlines = [MembershipInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["soft_delete", "restore"]
     ordering = ("name",)
     show_full_result_count = False

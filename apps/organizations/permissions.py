@@ -28,6 +28,10 @@ Decisions, in order:
 4. an object outside the organization → 404 (the scoped queryset already
    hides it; ``has_object_permission`` double-checks).
 
+Public reads (anyone may read an organization's active products) are not
+tenant access: such an endpoint uses ``AllowAny`` and a selector of its own
+that filters to public rows, and keeps ``OrganizationPermission`` for writes.
+
 Permissions are the guardian object permissions on the Organization (role
 group + extra grants; see ``roles.py``). One ``ObjectPermissionChecker`` lives
 on the request, so a request pays two queries for any number of checks, and a
@@ -86,6 +90,7 @@ def resolve_organization(request: Request, organization_id: Any) -> Organization
         return cached
     organization = organization_get(user=request.user, organization_id=organization_id)
     request._organization = organization
+    request._request.organization_id = organization.pk  # the access log line names the tenant
     return organization
 
 

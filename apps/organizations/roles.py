@@ -38,6 +38,7 @@ CUSTOM_PERMISSIONS: dict[str, str] = {
     "change_billing": "Can change billing",
     **_crud("webhooks", "webhook endpoints"),
     "view_audit_logs": "Can view the audit log",
+    "view_analytics": "Can view analytics",
     "manage_owners": "Can make, change or remove owners",
 }
 SETTINGS_PERMISSIONS = ("view_organization", "change_organization", "delete_organization")
@@ -58,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "view_orders",
             "change_orders",
             "view_members",
+            "view_analytics",
         }
     ),
     Role.VIEWER: frozenset({"view_organization", "view_products", "view_orders", "view_members"}),

@@ -12,7 +12,7 @@ from guardian.core import ObjectPermissionChecker
 
 from apps.core.exceptions import NotFound
 from apps.organizations.models import Invitation, Membership, Organization
-from apps.organizations.roles import ALL_PERMISSIONS
+from apps.organizations.roles import ALL_PERMISSIONS, Role
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -109,3 +109,20 @@ def invitation_get(*, user: User, organization: Organization, invitation_id: uui
         return invitation_list(user=user, organization=organization).get(pk=invitation_id)
     except (Invitation.DoesNotExist, ValueError) as exc:
         raise NotFound("Invitation not found.") from exc
+
+
+def organization_owner_emails(*, organization_id: uuid.UUID | str) -> list[str]:
+    """Where system notices for an organization go (webhook disabled, weekly summary): its active owners.
+
+    For tasks acting as the system, not for views: there is no acting user to scope by.
+    """
+    return list(
+        Membership.objects.filter(
+            organization_id=organization_id,
+            organization__deleted_at__isnull=True,
+            role=Role.OWNER,
+            user__is_active=True,
+        )
+        .order_by("created_at")
+        .values_list("user__email", flat=True)
+    )

@@ -61,7 +61,11 @@ INSTALLED_APPS = [
     "apps.organizations",
     "apps.audit",
     "apps.catalog",
+    "apps.jobs",
+    "apps.webhooks",
     "apps.orders",
+    "apps.analytics",
+    "apps.graphql",
 ]
 
 MIDDLEWARE = [
@@ -147,16 +151,32 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# One validator per rule, so every failed rule is reported on its own.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "apps.accounts.validators.UppercaseValidator"},
+    {"NAME": "apps.accounts.validators.LowercaseValidator"},
+    {"NAME": "apps.accounts.validators.DigitValidator"},
+    {"NAME": "apps.accounts.validators.SymbolValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Emails are unique case-insensitively (a functional constraint), which auth.W004 cannot see.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
+
+# Accounts: single-use emailed tokens, links into the web client, session bookkeeping.
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000").rstrip("/")
+PASSWORD_RESET_TOKEN_LIFETIME = timedelta(minutes=env.int("PASSWORD_RESET_TOKEN_MINUTES", default=60))
+EMAIL_VERIFICATION_TOKEN_LIFETIME = timedelta(hours=env.int("EMAIL_VERIFICATION_TOKEN_HOURS", default=48))
+# A session's last_used_at (and the user's last_active_at) is written at most this often.
+SESSION_TOUCH_INTERVAL = timedelta(seconds=env.int("SESSION_TOUCH_SECONDS", default=60))
+# Revoked or expired sessions and used or expired tokens are purged after this long.
+ACCOUNTS_RETENTION = timedelta(days=env.int("ACCOUNTS_RETENTION_DAYS", default=30))
+# Login and password reset, per IP and per email: "<count>/<n><s|m|h|d>".
+AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="10/5m")
+REGISTER_THROTTLE_RATE = env.str("REGISTER_THROTTLE_RATE", default="20/h")
 
 # --- i18n / time ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -199,8 +219,9 @@ DJANGO_GUID = {
 
 # --- REST framework / OpenAPI ----------------------------------------------------
 REST_FRAMEWORK = {
+    # simplejwt's JWTAuthentication plus a check that the token's session is still live.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "apps.accounts.authentication.SessionJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -210,9 +231,23 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "apps.core.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "120/min",
+        "user": "600/min",
+        "login_ip": AUTH_THROTTLE_RATE,
+        "login_email": AUTH_THROTTLE_RATE,
+        "password_reset_ip": AUTH_THROTTLE_RATE,
+        "password_reset_email": AUTH_THROTTLE_RATE,
+        "register_ip": REGISTER_THROTTLE_RATE,
+        "verification_resend": REGISTER_THROTTLE_RATE,
+    },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Client IPs (throttles, sessions, auth events) come from X-Forwarded-For only through this many
+    # trusted proxies; 0 uses REMOTE_ADDR, so a client cannot spoof its address to dodge throttles.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# simplejwt signs and checks the tokens; its stock views are not routed. Sessions, rotation,
+# reuse detection and revocation live in apps.accounts (server-side UserSession rows).
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
@@ -235,11 +270,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Named enums, so "status" fields of different models do not collide (a warning, fatal with --fail-on-warn).
     "ENUM_NAME_OVERRIDES": {
+        "UserStatusEnum": "apps.accounts.models.User.Status",
         "ProductStatusEnum": "apps.catalog.models.Product.Status",
         "OrderStatusEnum": "apps.orders.models.OrderStatus",
         "OrderPaymentStatusEnum": "apps.orders.models.OrderPaymentStatus",
         "OrderFulfillmentStatusEnum": "apps.orders.models.OrderFulfillmentStatus",
+        "WebhookDeliveryStatusEnum": "apps.webhooks.models.WebhookDelivery.Status",
     },
 }
 
@@ -255,7 +293,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_RESULT_EXPIRES = 3600
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# An unacknowledged message (its worker died) is handed out again after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -269,11 +308,32 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.core.tasks.outbox_sweep",
         "schedule": OUTBOX_SWEEP_SECONDS,
     },
+    "accounts.purge": {
+        "task": "apps.accounts.tasks.accounts_purge",
+        "schedule": 60 * 60 * 24,
+        "options": {"queue": "maintenance"},
+    },
     "core.idempotency-keys-purge": {
         "task": "apps.core.tasks.idempotency_keys_purge",
         "schedule": crontab(hour=2, minute=41),
     },
 }
+
+# --- GraphQL (/graphql) -------------------------------------------------------------------
+# Documents deeper, with more aliases or longer than these are refused before they run.
+GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
+GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
+GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2000)
+# Connections: `first` defaults to a page and may not exceed the cap (REST's page_size rule).
+GRAPHQL_DEFAULT_PAGE_SIZE = 25
+GRAPHQL_MAX_PAGE_SIZE = 100
+# Schema introspection (__schema, __type): on in development (dev settings), off unless set elsewhere.
+GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=False)
+# The GraphiQL page (GET /graphql in a browser), served from our static files: development only.
+GRAPHQL_GRAPHIQL = False
+
+# Benchmark-only routes (bare comparison views), mounted by `make bench` servers only.
+BENCH_ROUTES = env.bool("OLYMPUS_BENCH_ROUTES", default=False)
 
 # --- Stripe ----------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
@@ -330,4 +390,58 @@ NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 CELERY_BEAT_SCHEDULE["audit.partition-maintenance"] = {
     "task": "apps.audit.tasks.audit_partitions_maintain",
     "schedule": crontab(hour=3, minute=17),
+}
+
+# --- webhooks -------------------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Waits before retries 1..5 (about 1 min, 5 min, 30 min, 2 h, 8 h), each with +/- jitter; then a dead letter.
+WEBHOOK_RETRY_SCHEDULE = [int(s) for s in env.list("WEBHOOK_RETRY_SCHEDULE", default=[60, 300, 1800, 7200, 28800])]
+WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.2)
+# A receiver's Retry-After is honoured up to this long.
+WEBHOOK_RETRY_AFTER_MAX_SECONDS = env.int("WEBHOOK_RETRY_AFTER_MAX_SECONDS", default=24 * 3600)
+# Dead letters in a row after which an endpoint is disabled and its owners emailed.
+WEBHOOK_DISABLE_AFTER_DEAD_LETTERS = env.int("WEBHOOK_DISABLE_AFTER_DEAD_LETTERS", default=10)
+# How long a rotated-out secret keeps signing.
+WEBHOOK_SECRET_GRACE_HOURS = env.int("WEBHOOK_SECRET_GRACE_HOURS", default=24)
+# SSRF guard: http is allowed when DEBUG or for these hosts; these addresses/CIDRs are allowed though private.
+WEBHOOK_ALLOW_HTTP_HOSTS = env.list("WEBHOOK_ALLOW_HTTP_HOSTS", default=[])
+WEBHOOK_ALLOWED_ADDRESSES = env.list("WEBHOOK_ALLOWED_ADDRESSES", default=[])
+# A claimed attempt whose worker vanished is retried after this long (longer than the timeout).
+WEBHOOK_SEND_LEASE_SECONDS = env.int("WEBHOOK_SEND_LEASE_SECONDS", default=120)
+# The sweep does not queue a due delivery again within this long of queueing it.
+WEBHOOK_REQUEUE_AFTER_SECONDS = env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=300)
+WEBHOOK_RESPONSE_BODY_MAX = env.int("WEBHOOK_RESPONSE_BODY_MAX", default=2048)
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
+WEBHOOK_ATTEMPT_RETENTION_DAYS = env.int("WEBHOOK_ATTEMPT_RETENTION_DAYS", default=30)
+WEBHOOK_REPLAY_MAX = env.int("WEBHOOK_REPLAY_MAX", default=1000)
+CELERY_BEAT_SCHEDULE["webhooks.due-sweep"] = {
+    "task": "apps.webhooks.tasks.webhook_sweep",
+    "schedule": WEBHOOK_SWEEP_SECONDS,
+}
+
+# --- jobs: dead letters, housekeeping, the beat schedule, health thresholds -----------------------
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
+FAILED_TASK_RETENTION_DAYS = env.int("FAILED_TASK_RETENTION_DAYS", default=90)
+INVITATION_RETENTION_DAYS = env.int("INVITATION_RETENTION_DAYS", default=30)
+SOFT_DELETE_RETENTION_DAYS = env.int("SOFT_DELETE_RETENTION_DAYS", default=90)
+# /health: "degraded" (still 200) when no worker answers a ping or a queue holds more than this.
+HEALTH_QUEUE_DEPTH_THRESHOLD = env.int("HEALTH_QUEUE_DEPTH_THRESHOLD", default=1000)
+HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=1.0)
+# The weekly summary email goes to owners on this weekday (crontab: 1 = Monday) at this UTC hour.
+CELERY_BEAT_SCHEDULE["jobs.cleanup"] = {
+    "task": "apps.jobs.tasks.cleanup",
+    "schedule": crontab(hour=2, minute=30),
+}
+CELERY_BEAT_SCHEDULE["jobs.weekly-summary"] = {
+    "task": "apps.jobs.tasks.weekly_summaries",
+    "schedule": crontab(day_of_week=1, hour=7, minute=0),
+}
+CELERY_BEAT_SCHEDULER = "apps.jobs.beat:DatabaseScheduler"
+
+# --- analytics -------------------------------------------------------------------------------
+ANALYTICS_REFRESH_SECONDS = env.int("ANALYTICS_REFRESH_SECONDS", default=15 * 60)
+ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=366)
+CELERY_BEAT_SCHEDULE["analytics.refresh"] = {
+    "task": "apps.analytics.tasks.refresh_daily_metrics",
+    "schedule": ANALYTICS_REFRESH_SECONDS,
 }

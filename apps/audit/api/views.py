@@ -17,6 +17,8 @@ from apps.organizations.permissions import OrganizationPermission, OrganizationS
     )
 )
 class AuditLogViewSet(OrganizationScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Who changed what in the organization, when, from where (owners and admins)."""
+
     permission_classes = [OrganizationPermission]
     organization_permissions = {"list": "view_audit_logs"}
     serializer_class = AuditLogOutputSerializer

@@ -1,19 +1,23 @@
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import filters as drf_filters
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from apps.catalog import cache as catalog_cache
 from apps.catalog import selectors, services
 from apps.catalog.api.filters import ProductFilter
 from apps.catalog.api.serializers import (
+    ROW_FIELDS,
     BulkUpdateSerializer,
     InventoryAdjustSerializer,
     ProductCreateSerializer,
     ProductOutputSerializer,
     ProductWriteSerializer,
+    represent_rows,
 )
 from apps.core.exceptions import ValidationError
 from apps.core.pagination import CursorPagination
@@ -56,15 +60,12 @@ class ProductViewSet(viewsets.GenericViewSet):
     # --- reads -------------------------------------------------------------------
 
     def list(self, request):
-        filterset = ProductFilter(request.query_params, queryset=None, request=request)
-        if not filterset.is_valid():
-            raise ValidationError(details=filterset.errors)
         member_of = selectors.member_organization_ids(user=request.user)
         organization_param = request.query_params.get("organization")
         if organization_param:
-            organization = selectors.resolve_organization(organization_param)
-            scopes = [str(organization.id)] if organization else [catalog_cache.GLOBAL]
-            view = "member" if organization and organization.id in member_of else "public"
+            organization_id = catalog_cache.organization_ref(organization_param, selectors.resolve_organization)
+            scopes = [str(organization_id)] if organization_id else [catalog_cache.GLOBAL]
+            view = "member" if organization_id in member_of else "public"
         else:
             scopes = [catalog_cache.GLOBAL]
             view = sorted(str(i) for i in member_of) or "public"
@@ -76,18 +77,25 @@ class ProductViewSet(viewsets.GenericViewSet):
             sorted(request.query_params.lists()),
         )
 
-        def compute():
-            queryset = ProductFilter(
+        def compute() -> bytes:
+            # Invalid filters never reach the cache, so they are checked on a miss only.
+            filterset = ProductFilter(
                 request.query_params,
                 queryset=selectors.visible_products(user=request.user, member_of=member_of),
                 request=request,
-            ).qs
-            queryset = self.filter_queryset(queryset)
-            page = self.paginate_queryset(queryset)
-            data = ProductOutputSerializer(page, many=True, context={"member_of": member_of}).data
-            return self.paginator.get_paginated_response(data).data
+            )
+            if not filterset.is_valid():
+                raise ValidationError(details=filterset.errors)
+            queryset = self.filter_queryset(filterset.qs)
+            page = self.paginate_queryset(
+                queryset.values(*ROW_FIELDS, *(["rank"] if "rank" in queryset.query.annotations else []))
+            )
+            data = self.paginator.get_paginated_response(represent_rows(page, member_of)).data
+            return JSONRenderer().render(data)
 
-        return Response(catalog_cache.get_or_compute(key, "list", compute))
+        # The page is cached as rendered JSON: a hit costs a few Redis reads and no encoding.
+        body = catalog_cache.get_or_compute(key, "list", compute)
+        return HttpResponse(body, content_type="application/json")
 
     def retrieve(self, request, pk=None):
         product = selectors.product_get(user=request.user, product_id=pk)
@@ -112,7 +120,11 @@ class ProductViewSet(viewsets.GenericViewSet):
         context = {"member_of": frozenset({product.organization_id})}
         return Response(ProductOutputSerializer(product, context=context).data, status=status_code)
 
-    @extend_schema(request=ProductCreateSerializer, responses={201: ProductOutputSerializer})
+    @extend_schema(
+        summary="Create a product (member+ of the organization)",
+        request=ProductCreateSerializer,
+        responses={201: ProductOutputSerializer},
+    )
     def create(self, request):
         serializer = ProductCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -123,7 +135,9 @@ class ProductViewSet(viewsets.GenericViewSet):
         product = services.product_create(organization=organization, data=data, status=data.pop("status", None))
         return self._member_output(product, status.HTTP_201_CREATED)
 
-    @extend_schema(request=ProductWriteSerializer, responses={200: ProductOutputSerializer})
+    @extend_schema(
+        summary="Change a product (member+)", request=ProductWriteSerializer, responses={200: ProductOutputSerializer}
+    )
     def partial_update(self, request, pk=None):
         product = self._for_change(pk, "change_products")
         serializer = ProductWriteSerializer(data=request.data, partial=True)
@@ -131,25 +145,32 @@ class ProductViewSet(viewsets.GenericViewSet):
         product = services.product_update(product=product, data=serializer.validated_data)
         return self._member_output(product)
 
-    @extend_schema(responses={204: OpenApiResponse(description="Deleted (soft).")})
+    @extend_schema(
+        summary="Delete a product (admin+; soft delete)",
+        responses={204: OpenApiResponse(description="Deleted (soft).")},
+    )
     def destroy(self, request, pk=None):
         product = self._for_change(pk, "delete_products")
         services.product_delete(product=product)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: ProductOutputSerializer})
+    @extend_schema(summary="Publish a product (member+)", request=None, responses={200: ProductOutputSerializer})
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         product = services.product_publish(product=self._for_change(pk, "change_products"))
         return self._member_output(product)
 
-    @extend_schema(request=None, responses={200: ProductOutputSerializer})
+    @extend_schema(summary="Archive a product (member+)", request=None, responses={200: ProductOutputSerializer})
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
         product = services.product_archive(product=self._for_change(pk, "change_products"))
         return self._member_output(product)
 
-    @extend_schema(request=InventoryAdjustSerializer, responses={200: ProductOutputSerializer})
+    @extend_schema(
+        summary="Adjust stock atomically (member+); 409 INSUFFICIENT_STOCK below zero without backorder",
+        request=InventoryAdjustSerializer,
+        responses={200: ProductOutputSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="adjust-inventory")
     def adjust_inventory(self, request, pk=None):
         product = self._for_change(pk, "change_products")
@@ -158,7 +179,11 @@ class ProductViewSet(viewsets.GenericViewSet):
         product = services.product_adjust_inventory(product=product, **serializer.validated_data)
         return self._member_output(product)
 
-    @extend_schema(request=BulkUpdateSerializer, responses={200: ProductOutputSerializer(many=True)})
+    @extend_schema(
+        summary="Change status, prices or inventory flags of up to 100 products, all or nothing (member+)",
+        request=BulkUpdateSerializer,
+        responses={200: ProductOutputSerializer(many=True)},
+    )
     @action(detail=False, methods=["post"], url_path="bulk-update")
     def bulk_update(self, request):
         serializer = BulkUpdateSerializer(data=request.data)

@@ -238,3 +238,24 @@ def test_bulk_update_refuses_unknown_changes_and_over_100_ids(api_client_for, me
     )
     assert too_many.status_code == 400
     assert "ids" in too_many.json()["error"]["details"]
+
+
+def test_search_pages_neither_repeat_nor_skip_equal_ranks(api_client, organization):
+    # given: many products that rank exactly alike
+    for adjective in ("Classic", "Organic", "Handmade", "Compact", "Premium", "Vintage", "Modern"):
+        ProductFactory(
+            organization=organization,
+            name=f"{adjective} Espresso Machine",
+            description="Brews rich espresso with a 15-bar pump and steam wand.",
+        )
+    # when: walking the pages
+    seen, url = [], f"{URL}?search=espresso&page_size=2"
+    for _ in range(10):  # 4 pages expected; a cursor that loops must not hang the test
+        if not url:
+            break
+        page = api_client.get(url).json()
+        seen += [row["id"] for row in page["results"]]
+        url = page["next"]
+    # then
+    assert len(seen) == 7
+    assert len(set(seen)) == 7

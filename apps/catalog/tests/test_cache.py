@@ -126,3 +126,28 @@ def test_cache_counters_appear_in_metrics(client, api_client, organization):
     api_client.get(URL)
     text = client.get("/metrics").content.decode()
     assert "olympus_catalog_cache_requests_total" in text
+
+
+def test_deleting_an_organization_empties_its_cached_lists(
+    api_client, owner, organization, django_capture_on_commit_callbacks
+):
+    from apps.organizations import services as organization_services
+
+    ProductFactory(organization=organization)
+    assert len(api_client.get(f"{URL}?organization=acme").json()["results"]) == 1
+    assert len(api_client.get(URL).json()["results"]) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        organization_services.organization_delete(organization=organization, actor=owner)
+    assert api_client.get(f"{URL}?organization=acme").json()["results"] == []
+    assert api_client.get(URL).json()["results"] == []
+
+
+def test_fast_list_rows_match_the_serializer(api_client_for, member, organization, other_organization):
+    from apps.catalog.api.serializers import ProductOutputSerializer
+
+    mine = ProductFactory(organization=organization, compare_at_price_cents=1500, attributes={"a": 1})
+    theirs = ProductFactory(organization=other_organization, inventory_quantity=0)
+    rows = {r["id"]: r for r in api_client_for(member).get(URL).json()["results"]}
+    context = {"member_of": frozenset({organization.id})}
+    assert rows[str(mine.id)] == ProductOutputSerializer(mine, context=context).data
+    assert rows[str(theirs.id)] == ProductOutputSerializer(theirs, context=context).data

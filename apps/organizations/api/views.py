@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from guardian.core import ObjectPermissionChecker
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -54,6 +53,8 @@ def _organization_output(request: Request, organization: Organization | list[Org
     destroy=extend_schema(summary="Delete an organization (owner; soft delete)", responses={204: None}),
 )
 class OrganizationViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
+    """Organizations (tenants) the caller belongs to. Other tenants answer 404."""
+
     permission_classes = [OrganizationPermission]
     organization_url_kwarg = "pk"
     organization_permissions = {
@@ -74,7 +75,8 @@ class OrganizationViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        ObjectPermissionChecker.prefetch_perms(request_checker(request), page)
+        if page:
+            request_checker(request).prefetch_perms(page)  # two queries for the whole page
         return self.get_paginated_response(_organization_output(request, page, many=True).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -123,6 +125,8 @@ class MembershipViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
+    """An organization's members: every member reads; owners and admins change and remove."""
+
     permission_classes = [OrganizationPermission]
     organization_resource = "members"
     lookup_value_converter = "uuid"
@@ -161,6 +165,8 @@ class MembershipViewSet(
     destroy=extend_schema(summary="Revoke an invitation (owner, admin)", responses={204: None}),
 )
 class InvitationViewSet(OrganizationScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Email invitations (owners and admins). The token only ever travels in the email."""
+
     permission_classes = [OrganizationPermission]
     # Managing invitations is managing members: all three need add_members.
     organization_permissions = {"list": "add_members", "create": "add_members", "destroy": "add_members"}

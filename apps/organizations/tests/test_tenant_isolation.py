@@ -10,13 +10,16 @@ isolation tests. Conventions:
   the permission gets 403, no credentials get 401;
 - paths are templates filled from the ``world`` fixture: ``{org}``,
   ``{target}`` (a plain member's membership id), ``{invitation}`` (a pending
-  invitation), and ``{foreign_membership}`` / ``{foreign_invitation}`` (rows
-  of the other organization, reached through this organization's URL: 404).
+  invitation), ``{endpoint}`` / ``{delivery}`` (a webhook endpoint and one of
+  its dead-lettered deliveries), and ``{foreign_membership}`` /
+  ``{foreign_invitation}`` / ``{foreign_endpoint}`` / ``{foreign_delivery}``
+  (rows of the other organization, reached through this organization's URL: 404).
   Extend ``world`` with the ids your rows need.
 """
 
 import pytest
 
+from apps.catalog.tests.factories import ProductFactory
 from apps.organizations.models import Membership
 from apps.organizations.tests.factories import InvitationFactory, MembershipFactory
 
@@ -26,9 +29,15 @@ CALLERS = ("owner", "admin", "member", "viewer", "outsider", "anonymous")
 ORG = "/api/v1/organizations/{org}"
 
 
-def row(name, method, path, expected, body=None):
-    """``expected``: statuses for owner, admin, member, viewer, outsider (anonymous is always 401)."""
-    return name, method, path, body, dict(zip(CALLERS, (*expected, 401), strict=True))
+def row(name, method, path, expected, body=None, anonymous=401):
+    """``expected``: statuses for owner, admin, member, viewer, outsider; ``anonymous`` (401 unless public).
+
+    String values in ``body`` are templates filled from ``world`` like the path.
+    """
+    return name, method, path, body, dict(zip(CALLERS, (*expected, anonymous), strict=True))
+
+
+PRODUCTS = "/api/v1/products"
 
 
 MATRIX = [
@@ -58,12 +67,113 @@ MATRIX = [
     row("foreign-invitation-revoke", "delete", f"{ORG}/invitations/{{foreign_invitation}}/", (404, 404, 403, 403, 404)),
     # audit log
     row("audit-logs-list", "get", f"{ORG}/audit-logs/", (200, 200, 403, 403, 404)),
+    # products (reads of active products are public; drafts are the organization's)
+    row("product-detail-active", "get", f"{PRODUCTS}/{{product}}/", (200, 200, 200, 200, 200), anonymous=200),
+    row("product-detail-draft", "get", f"{PRODUCTS}/{{draft}}/", (200, 200, 200, 200, 404), anonymous=404),
+    row(
+        "product-create",
+        "post",
+        f"{PRODUCTS}/",
+        (201, 201, 201, 403, 404),
+        {"organization": "{org}", "name": "Matrix", "price_cents": 100},
+    ),
+    row("product-update", "patch", f"{PRODUCTS}/{{product}}/", (200, 200, 200, 403, 404), {"price_cents": 5}),
+    row("product-delete", "delete", f"{PRODUCTS}/{{product}}/", (204, 204, 403, 403, 404)),
+    row("product-publish", "post", f"{PRODUCTS}/{{draft}}/publish/", (200, 200, 200, 403, 404)),
+    row("product-archive", "post", f"{PRODUCTS}/{{product}}/archive/", (200, 200, 200, 403, 404)),
+    row(
+        "product-adjust-inventory",
+        "post",
+        f"{PRODUCTS}/{{product}}/adjust-inventory/",
+        (200, 200, 200, 403, 404),
+        {"delta": 1, "reason": "matrix"},
+    ),
+    row(
+        "product-bulk-update",
+        "post",
+        f"{PRODUCTS}/bulk-update/",
+        (200, 200, 200, 403, 404),
+        {"ids": ["{product}"], "changes": {"price_cents": 1}},
+    ),
+    # the other organization's draft, reached by this organization's users (the outsider owns it)
+    row(
+        "foreign-product-update",
+        "patch",
+        f"{PRODUCTS}/{{foreign_draft}}/",
+        (404, 404, 404, 404, 200),
+        {"price_cents": 5},
+    ),
+    # analytics (owner, admin, member)
+    row("analytics-daily", "get", f"{ORG}/analytics/daily/", (200, 200, 200, 403, 404)),
+    row("analytics-summary", "get", f"{ORG}/analytics/summary/", (200, 200, 200, 403, 404)),
+    # webhooks (owner, admin)
+    row("webhooks-list", "get", f"{ORG}/webhooks/", (200, 200, 403, 403, 404)),
+    row(
+        "webhook-create",
+        "post",
+        f"{ORG}/webhooks/",
+        (201, 201, 403, 403, 404),
+        {"url": "https://hooks.example.com/in"},
+    ),
+    row("webhook-detail", "get", f"{ORG}/webhooks/{{endpoint}}/", (200, 200, 403, 403, 404)),
+    row("webhook-update", "patch", f"{ORG}/webhooks/{{endpoint}}/", (200, 200, 403, 403, 404), {"description": "x"}),
+    row("webhook-delete", "delete", f"{ORG}/webhooks/{{endpoint}}/", (204, 204, 403, 403, 404)),
+    row("webhook-test", "post", f"{ORG}/webhooks/{{endpoint}}/test/", (202, 202, 403, 403, 404)),
+    row("webhook-rotate-secret", "post", f"{ORG}/webhooks/{{endpoint}}/rotate-secret/", (200, 200, 403, 403, 404)),
+    row(
+        "webhook-replay",
+        "post",
+        f"{ORG}/webhooks/{{endpoint}}/replay/",
+        (202, 202, 403, 403, 404),
+        {"from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
+    ),
+    row("webhook-deliveries", "get", f"{ORG}/webhooks/{{endpoint}}/deliveries/", (200, 200, 403, 403, 404)),
+    row(
+        "webhook-delivery-detail",
+        "get",
+        f"{ORG}/webhooks/{{endpoint}}/deliveries/{{delivery}}/",
+        (200, 200, 403, 403, 404),
+    ),
+    row(
+        "webhook-delivery-replay",
+        "post",
+        f"{ORG}/webhooks/{{endpoint}}/deliveries/{{delivery}}/replay/",
+        (202, 202, 403, 403, 404),
+    ),
+    row("foreign-webhook-detail", "get", f"{ORG}/webhooks/{{foreign_endpoint}}/", (404, 404, 403, 403, 404)),
+    row(
+        "foreign-webhook-deliveries",
+        "get",
+        f"{ORG}/webhooks/{{foreign_endpoint}}/deliveries/",
+        (404, 404, 403, 403, 404),
+    ),
+    row(
+        "foreign-webhook-delivery-detail",
+        "get",
+        f"{ORG}/webhooks/{{endpoint}}/deliveries/{{foreign_delivery}}/",
+        (404, 404, 403, 403, 404),
+    ),
 ]
+
+
+def fill(value, ids):
+    """Fill ``{name}`` templates in a request body from the world's ids."""
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, list):
+        return [fill(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: fill(v, ids) for k, v in value.items()}
+    return value
 
 
 @pytest.fixture
 def world(organization, owner, admin, member, viewer, outsider, other_organization):
+    from apps.webhooks.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
+
     target = MembershipFactory(organization=organization, role="member")
+    endpoint = WebhookEndpointFactory(organization=organization)
+    foreign_endpoint = WebhookEndpointFactory(organization=other_organization)
     return {
         "users": {"owner": owner, "admin": admin, "member": member, "viewer": viewer, "outsider": outsider},
         "ids": {
@@ -72,6 +182,13 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
             "invitation": InvitationFactory(organization=organization).pk,
             "foreign_membership": Membership.objects.get(organization=other_organization, user=outsider).pk,
             "foreign_invitation": InvitationFactory(organization=other_organization).pk,
+            "product": ProductFactory(organization=organization).pk,
+            "draft": ProductFactory(organization=organization, status="draft", published_at=None).pk,
+            "foreign_draft": ProductFactory(organization=other_organization, status="draft", published_at=None).pk,
+            "endpoint": endpoint.pk,
+            "delivery": WebhookDeliveryFactory(endpoint=endpoint, status="failed").pk,
+            "foreign_endpoint": foreign_endpoint.pk,
+            "foreign_delivery": WebhookDeliveryFactory(endpoint=foreign_endpoint, status="failed").pk,
         },
     }
 
@@ -87,6 +204,7 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
 def test_tenant_isolation(world, api_client, api_client_for, method, path, body, caller, expected):
     client = api_client if caller == "anonymous" else api_client_for(world["users"][caller])
     url = path.format(**world["ids"])
+    body = fill(body, world["ids"])
 
     response = getattr(client, method)(url, body, format="json") if body else getattr(client, method)(url)
 

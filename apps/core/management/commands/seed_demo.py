@@ -2,8 +2,10 @@
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.catalog.demo import seed_products
 from apps.orders.demo import seed_orders
 from apps.organizations import services as organization_services
 from apps.organizations.models import Membership, Organization
@@ -35,12 +37,14 @@ class Command(BaseCommand):
                 created += was_created
             organization = self._organization(owner=users["owner"])
             joined = self._memberships(organization, users)
+            products = seed_products(organization)
         # Outside the block above: each order service commits on its own.
         orders = seed_orders(organization, customer=users["customer"])
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready ({created} user(s) created, {joined} membership(s) added).")
         )
         self.stdout.write(f"  organization:   {organization.name} (slug {organization.slug}, id {organization.pk})")
+        self.stdout.write(f"  catalog:        {products} product(s) added")
         self.stdout.write(f"  orders:         {orders} demo order(s) added, one per status")
         self.stdout.write(f"  admin (staff):  {STAFF_EMAIL} / {DEMO_PASSWORD}")
         for role, email in ROLE_USERS.items():
@@ -65,9 +69,12 @@ class Command(BaseCommand):
         return added
 
     def _user(self, email: str, full_name: str, *, staff: bool = False) -> tuple[User, bool]:
-        user = User.objects.filter(email__iexact=email).first()
+        user = User.objects.exclude(status=User.Status.DELETED).filter(email__iexact=email).first()
         if user is not None:
+            if user.email_verified_at is None:  # seeded before verification existed
+                user.email_verified_at = timezone.now()
+                user.save(update_fields=["email_verified_at", "updated_at"])
             return user, False
-        if staff:
-            return User.objects.create_superuser(email, DEMO_PASSWORD, full_name=full_name), True
-        return User.objects.create_user(email, DEMO_PASSWORD, full_name=full_name), True
+        # Demo accounts can sign in at once: active and already verified.
+        create = User.objects.create_superuser if staff else User.objects.create_user
+        return create(email, DEMO_PASSWORD, full_name=full_name, email_verified_at=timezone.now()), True

@@ -1,0 +1,15 @@
+"""Cleanup: products soft-deleted more than ``SOFT_DELETE_RETENTION_DAYS`` ago are deleted for good."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.catalog.models import Product
+from apps.jobs.housekeeping import cleanup_step
+
+
+@cleanup_step("catalog.soft_deleted_products")
+def soft_deleted_products() -> int:
+    cutoff = timezone.now() - timedelta(days=settings.SOFT_DELETE_RETENTION_DAYS)
+    return Product.objects.filter(deleted_at__lt=cutoff).delete()[0]

@@ -1,0 +1,43 @@
+"""A catalog worth browsing for `seed_demo`: idempotent (keyed by slug)."""
+
+from apps.catalog import services
+from apps.catalog.models import Product
+from apps.organizations.models import Organization
+
+ADJECTIVES = ("Classic", "Organic", "Handmade", "Compact", "Premium", "Vintage")
+ITEMS = (
+    ("Espresso Machine", "Brews rich espresso with a 15-bar pump and steam wand.", 24900),
+    ("Pour-Over Kettle", "Gooseneck kettle for precise pour-over coffee.", 4500),
+    ("Ceramic Mug", "Stoneware mug, dishwasher safe, 350 ml.", 1400),
+    ("Green Tea", "Loose-leaf sencha from Shizuoka, 100 g.", 1200),
+    ("Coffee Grinder", "Conical burr grinder with 40 grind settings.", 8900),
+    ("Tea Infuser", "Stainless steel mesh infuser for loose tea.", 900),
+)
+
+
+def seed_products(organization: Organization) -> int:
+    """Create the demo products that are missing; returns how many were created."""
+    existing = set(Product.objects.alive().filter(organization=organization).values_list("slug", flat=True))
+    created = 0
+    for n, adjective in enumerate(ADJECTIVES):
+        for m, (item, description, price) in enumerate(ITEMS):
+            name = f"{adjective} {item}"
+            slug = f"demo-{n}-{m}"
+            if slug in existing:
+                continue
+            services.product_create(
+                organization=organization,
+                data={
+                    "name": name,
+                    "slug": slug,
+                    "description": description,
+                    "price_cents": price + n * 100,
+                    "sku": f"DEMO-{n:02d}{m:02d}",
+                    "inventory_quantity": (n * 7 + m * 3) % 25,
+                    "attributes": {"line": adjective.lower()},
+                },
+                # A few drafts and archived ones so members see the difference.
+                status="draft" if (n + m) % 9 == 0 else ("archived" if (n + m) % 11 == 0 else "active"),
+            )
+            created += 1
+    return created

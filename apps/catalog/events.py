@@ -1,0 +1,15 @@
+"""Catalog reactions to other apps' events."""
+
+from apps.catalog import cache as catalog_cache
+from apps.core.events import event_handler
+from apps.core.models import OutboxEvent
+from apps.organizations import events as organization_events
+
+
+@event_handler(organization_events.ORGANIZATION_UPDATED)
+@event_handler(organization_events.ORGANIZATION_DELETED)
+@event_handler(organization_events.ORGANIZATION_RESTORED)
+def invalidate_organization_reads(event: OutboxEvent) -> None:
+    """A renamed, deleted or restored organization changes what its product lists show."""
+    if event.organization_id:
+        catalog_cache.bump(event.organization_id)

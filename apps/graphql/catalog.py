@@ -1,0 +1,239 @@
+"""Catalog: ``products`` (REST's filters and search), ``product`` and the product mutations.
+
+Reads go through ``apps.catalog.selectors.visible_products`` (members: every
+product of their organizations; everyone else: active ones) and REST's
+``ProductFilter``; writes call ``apps.catalog.services`` after REST's
+permission check and input serializers. Stock figures are for members of the
+product's organization only, as in the REST output (null for anyone else).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
+
+import strawberry
+import strawberry_django
+from django.db.models import QuerySet
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from apps.catalog import selectors, services
+from apps.catalog.api.filters import ProductFilter
+from apps.catalog.api.serializers import InventoryAdjustSerializer, ProductCreateSerializer, ProductWriteSerializer
+from apps.catalog.models import Product
+from apps.core.exceptions import ValidationError
+from apps.graphql.common import BigInt, DjangoCursorConnection, get_one, page_connection
+from apps.graphql.context import context_of
+from apps.graphql.inputs import provided, validated
+from apps.organizations.selectors import organization_get
+
+if TYPE_CHECKING:
+    from apps.graphql.organizations import OrganizationType
+
+STOCK_FIELDS_NOTE = "Members of the product's organization only; null for anyone else."
+
+
+@strawberry.enum(description="draft (members only), active (public) or archived (members only).")
+class ProductStatus(enum.Enum):
+    DRAFT = Product.Status.DRAFT.value
+    ACTIVE = Product.Status.ACTIVE.value
+    ARCHIVED = Product.Status.ARCHIVED.value
+
+
+@strawberry.enum(description="List order; a search without one lists the best matches first.")
+class ProductOrdering(enum.Enum):
+    NEWEST = "-created_at"
+    OLDEST = "created_at"
+    NAME = "name"
+    NAME_DESC = "-name"
+    PRICE = "price_cents"
+    PRICE_DESC = "-price_cents"
+
+
+def _member(root: Product, info: Info) -> bool:
+    return root.organization_id in context_of(info).member_of
+
+
+@strawberry_django.type(Product, name="Product", description="A sellable item of one organization.")
+class ProductType:
+    id: UUID
+    name: str
+    slug: str
+    description: str
+    price_cents: BigInt
+    currency: str
+    compare_at_price_cents: BigInt | None
+    sku: str
+    attributes: JSON
+    images: list[str]
+    seo_title: str
+    seo_description: str
+    status: ProductStatus
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    organization: Annotated[OrganizationType, strawberry.lazy("apps.graphql.organizations")] | None = (
+        strawberry_django.field(description="Members of the organization only; null for anyone else.")
+    )
+
+    @strawberry_django.field(only=["organization_id"])
+    def organization_id(self, root: Product) -> UUID:
+        return root.organization_id
+
+    @strawberry_django.field(only=["track_inventory", "allow_backorder", "inventory_quantity"])
+    def in_stock(self, root: Product) -> bool:
+        return root.in_stock
+
+    @strawberry_django.field(only=["organization_id", "barcode"], description=STOCK_FIELDS_NOTE)
+    def barcode(self, root: Product, info: Info) -> str | None:
+        return root.barcode if _member(root, info) else None
+
+    @strawberry_django.field(only=["organization_id", "track_inventory"], description=STOCK_FIELDS_NOTE)
+    def track_inventory(self, root: Product, info: Info) -> bool | None:
+        return root.track_inventory if _member(root, info) else None
+
+    @strawberry_django.field(only=["organization_id", "inventory_quantity"], description=STOCK_FIELDS_NOTE)
+    def inventory_quantity(self, root: Product, info: Info) -> int | None:
+        return root.inventory_quantity if _member(root, info) else None
+
+    @strawberry_django.field(only=["organization_id", "allow_backorder"], description=STOCK_FIELDS_NOTE)
+    def allow_backorder(self, root: Product, info: Info) -> bool | None:
+        return root.allow_backorder if _member(root, info) else None
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Product], info: Info, **kwargs: Any) -> QuerySet[Product]:
+        # Whatever the path (a list, an organization's products, an order item's product): only what the
+        # catalog selector lets the caller see.
+        context = context_of(info)
+        visible = queryset & selectors.visible_products(user=context.user, member_of=context.member_of)
+        return visible.defer("search_vector")  # for search only, and the widest column
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class ProductFieldsInput:
+    name: str | None = strawberry.UNSET
+    slug: str | None = strawberry.field(default=strawberry.UNSET, description="From the name when empty.")
+    description: str | None = strawberry.UNSET
+    price_cents: BigInt | None = strawberry.UNSET
+    currency: str | None = strawberry.field(default=strawberry.UNSET, description="ISO 4217; the organization's.")
+    compare_at_price_cents: BigInt | None = strawberry.UNSET
+    sku: str | None = strawberry.UNSET
+    barcode: str | None = strawberry.UNSET
+    track_inventory: bool | None = strawberry.UNSET
+    inventory_quantity: int | None = strawberry.UNSET
+    allow_backorder: bool | None = strawberry.UNSET
+    attributes: JSON | None = strawberry.UNSET
+    images: list[str] | None = strawberry.UNSET
+    seo_title: str | None = strawberry.UNSET
+    seo_description: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="`name` and `priceCents` are required.")
+class CreateProductInput(ProductFieldsInput):
+    organization_id: UUID
+    status: ProductStatus | None = strawberry.field(default=strawberry.UNSET, description="Default: draft.")
+
+
+@strawberry.input(description="Only the fields sent change.")
+class UpdateProductInput(ProductFieldsInput):
+    pass
+
+
+# --- root fields -------------------------------------------------------------------------------------
+
+
+def _for_change(info: Info, product_id: UUID, perm: str) -> Product:
+    """REST's rule: another tenant's product is NOT_FOUND; a role without ``perm`` is FORBIDDEN."""
+    context = context_of(info)
+    product = selectors.product_get_for_change(user=context.require_user(), product_id=product_id)
+    context.require(product.organization, perm)
+    return product
+
+
+@strawberry.type
+class CatalogQuery:
+    @page_connection(
+        DjangoCursorConnection[ProductType] | None,
+        description="Products the caller may see (members: all of their organizations'; everyone: active ones), "
+        "with REST's filters and full-text search.",
+    )
+    def products(
+        self,
+        info: Info,
+        organization: Annotated[str | None, strawberry.argument(description="Organization id or slug.")] = None,
+        status: ProductStatus | None = None,
+        min_price: Annotated[BigInt | None, strawberry.argument(description="Cents, inclusive.")] = None,
+        max_price: Annotated[BigInt | None, strawberry.argument(description="Cents, inclusive.")] = None,
+        in_stock: bool | None = None,
+        sku: str | None = None,
+        search: Annotated[str | None, strawberry.argument(description="Full-text (websearch syntax), ranked.")] = None,
+        ordering: ProductOrdering | None = None,
+    ) -> QuerySet[Product]:
+        context = context_of(info)
+        arguments = {
+            "organization": organization,
+            "status": status,
+            "min_price": min_price,
+            "max_price": max_price,
+            "in_stock": in_stock,
+            "sku": sku,
+            "search": search,
+        }
+        filterset = ProductFilter(
+            {name: provided(value) for name, value in arguments.items() if value is not None},
+            queryset=selectors.visible_products(user=context.user, member_of=context.member_of),
+        )
+        if not filterset.is_valid():
+            raise ValidationError(details=dict(filterset.errors))
+        queryset = filterset.qs
+        if ordering is not None or not (search or "").strip():
+            queryset = queryset.order_by((ordering or ProductOrdering.NEWEST).value, "-id")
+        return queryset
+
+    @strawberry_django.field(description="A product the caller may see; NOT_FOUND otherwise.")
+    def product(self, info: Info, id: UUID) -> ProductType | None:  # noqa: A002
+        context = context_of(info)
+        queryset = selectors.visible_products(user=context.user, member_of=context.member_of).filter(pk=id)
+        return get_one(queryset, info, message="Product not found.")  # type: ignore[return-value]
+
+
+@strawberry.type
+class CatalogMutation:
+    @strawberry.mutation(description="Create a product (add_products). Draft unless `status` says otherwise.")
+    def create_product(self, info: Info, input: CreateProductInput) -> ProductType | None:  # noqa: A002
+        context = context_of(info)
+        raw = provided(input)
+        raw["organization"] = raw.pop("organization_id")  # REST's field name
+        data = validated(ProductCreateSerializer, raw)
+        organization = organization_get(user=context.require_user(), organization_id=data.pop("organization"))
+        context.require(organization, "add_products")
+        return services.product_create(organization=organization, data=data, status=data.pop("status", None))  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Change a product's fields (change_products).")
+    def update_product(self, info: Info, id: UUID, input: UpdateProductInput) -> ProductType | None:  # noqa: A002
+        product = _for_change(info, id, "change_products")
+        data = validated(ProductWriteSerializer, input, partial=True)
+        return services.product_update(product=product, data=data)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Make a product active: sellable and public (change_products).")
+    def publish_product(self, info: Info, id: UUID) -> ProductType | None:  # noqa: A002
+        return services.product_publish(product=_for_change(info, id, "change_products"))  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Take a product off sale; members still see it (change_products).")
+    def archive_product(self, info: Info, id: UUID) -> ProductType | None:  # noqa: A002
+        return services.product_archive(product=_for_change(info, id, "change_products"))  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Add `delta` (may be negative) to the stock; INSUFFICIENT_STOCK below zero unless the "
+        "product sells on backorder (change_products)."
+    )
+    def adjust_inventory(self, info: Info, id: UUID, delta: int, reason: str) -> ProductType | None:  # noqa: A002
+        product = _for_change(info, id, "change_products")
+        data = validated(InventoryAdjustSerializer, {"delta": delta, "reason": reason})
+        return services.product_adjust_inventory(product=product, **data)  # type: ignore[return-value]

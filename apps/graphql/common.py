@@ -1,0 +1,91 @@
+"""Building blocks shared by the schema modules: paged connections and single-object reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NewType, TypeVar
+
+import strawberry
+import strawberry_django
+from django.conf import settings
+from django.db.models import Model, QuerySet
+from strawberry.annotation import StrawberryAnnotation
+from strawberry.types import Info
+from strawberry_django import optimizer
+from strawberry_django.fields.field import StrawberryDjangoConnectionExtension
+from strawberry_django.relay import DjangoCursorConnection
+
+from apps.core.exceptions import NotFound, ValidationError
+
+M = TypeVar("M", bound=Model)
+
+__all__ = ["SCALAR_MAP", "BigInt", "DjangoCursorConnection", "get_one", "page_connection"]
+
+
+def _parse_big_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("BigInt must be an integer.")
+    return int(value)
+
+
+BigInt = NewType("BigInt", int)
+SCALAR_MAP = {
+    BigInt: strawberry.scalar(
+        name="BigInt",
+        description="A whole number that may not fit in 32 bits (amounts in cents); sent as a JSON number.",
+        serialize=int,
+        parse_value=_parse_big_int,
+    )
+}
+
+
+class ForwardPageExtension(StrawberryDjangoConnectionExtension):
+    """Relay forward pagination only (``first``, ``after``): ``first`` defaults to a page and is capped.
+
+    Backward arguments are left out on purpose: with both ``first`` and ``last``
+    optional there is no way to bound a nested connection that names neither,
+    and forward pagination alone is a complete Relay connection.
+    """
+
+    def apply(self, field: Any) -> None:
+        super().apply(field)
+        arguments = []
+        for argument in field.arguments:
+            if argument.python_name in {"before", "last"}:
+                continue
+            if argument.python_name == "first":
+                argument.type_annotation = StrawberryAnnotation(int)
+                argument.default = settings.GRAPHQL_DEFAULT_PAGE_SIZE
+                argument.description = f"How many items (1 to {settings.GRAPHQL_MAX_PAGE_SIZE})."
+            if argument.python_name == "after":
+                argument.description = "The `endCursor` of the previous page."
+            arguments.append(argument)
+        field.arguments = arguments
+
+    def resolve(self, next_: Any, source: Any, info: Info, *, first: int | None = None, **kwargs: Any) -> Any:
+        if first is None or not 1 <= first <= settings.GRAPHQL_MAX_PAGE_SIZE:
+            raise ValidationError(details={"first": [f"Must be between 1 and {settings.GRAPHQL_MAX_PAGE_SIZE}."]})
+        return super().resolve(next_, source, info, first=first, **kwargs)
+
+
+def page_connection(graphql_type: Any = None, resolver: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+    """``strawberry_django.connection`` with :class:`ForwardPageExtension` (keyset cursors, ≤ 100 a page)."""
+    field = strawberry_django.connection(graphql_type, max_results=settings.GRAPHQL_MAX_PAGE_SIZE, **kwargs)
+    field.extensions = [
+        ForwardPageExtension(max_results=settings.GRAPHQL_MAX_PAGE_SIZE)
+        if isinstance(extension, StrawberryDjangoConnectionExtension)
+        else extension
+        for extension in field.extensions
+    ]
+    return field(resolver) if resolver is not None else field
+
+
+def get_one(queryset: QuerySet[M], info: Info, *, message: str = "Not found.") -> M:
+    """The one row of a selector's queryset, with what the selection needs loaded; NOT_FOUND otherwise."""
+    extension = optimizer.optimizer.get()  # the running DjangoOptimizerExtension and its settings
+    if extension is not None:
+        queryset = extension.optimize(queryset, info)
+    try:
+        return queryset.get()
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound(message) from exc
