@@ -161,9 +161,8 @@ def _cleanup() -> None:
 
 
 def _setup(*, products: int, stock: int, lines: int) -> dict[str, Any]:
-    from rest_framework_simplejwt.tokens import AccessToken
-
     from apps.accounts.models import User
+    from apps.accounts.services import ClientInfo, session_start
     from apps.catalog.models import Product
     from apps.organizations.models import Organization
 
@@ -189,7 +188,8 @@ def _setup(*, products: int, stock: int, lines: int) -> dict[str, Any]:
         "organization": str(organization.pk),
         "user": str(user.pk),
         "email": user.email,
-        "token": str(AccessToken.for_user(user)),
+        # Access tokens belong to a server-side session (deleted with the user).
+        "token": session_start(user=user, client=ClientInfo(ip="127.0.0.1", user_agent="orders bench")).access,
         "products": sorted(str(p.pk) for p in rows),
         "lines": lines,
         "stock": stock,
