@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.billing.api.webhooks import StripeWebhookView
 from apps.core import views as core_views
 
 api_v1 = [
@@ -11,6 +12,7 @@ api_v1 = [
     path("", include("apps.organizations.api.urls")),
     path("", include("apps.audit.api.urls")),
     path("", include("apps.catalog.api.urls")),
+    path("", include("apps.billing.api.urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +25,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(api_v1)),
+    # Stripe calls this (outside the versioned API; authenticated by its signature only).
+    path("webhooks/stripe", StripeWebhookView.as_view(), name="stripe-webhook"),
     # Anything else under /api/ answers the JSON envelope, never an HTML page.
     re_path(r"^api/", core_views.api_not_found),
 ]

@@ -25,3 +25,13 @@ CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = False
+
+# Stripe: never the real one. Tests that talk to Stripe use the localstripe server of the
+# `stripe_server` fixture (apps/billing/tests/stripe_server.py); anything else fails fast here.
+STRIPE_SECRET_KEY = "sk_test_olympus"  # noqa: S105 - not a secret: localstripe accepts any sk_ key
+STRIPE_PUBLISHABLE_KEY = "pk_test_olympus"
+STRIPE_API_BASE = "http://127.0.0.1:9"
+STRIPE_MAX_NETWORK_RETRIES = 0
+STRIPE_WEBHOOK_SECRET = "whsec_test_current"  # noqa: S105
+STRIPE_WEBHOOK_SECRETS = ["whsec_test_current", "whsec_test_previous"]
+BILLING_REDIRECT_HOSTS = ["app.example.com", ".shop.example.com", "localhost"]
