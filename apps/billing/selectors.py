@@ -10,10 +10,10 @@ from django.db.models import QuerySet
 
 from apps.billing.models import Invoice, Limit, Plan, Subscription
 from apps.billing.services.plans import (
+    default_plan,
     live_subscription,
     organization_features,
     organization_limits,
-    organization_plan,
 )
 from apps.catalog.selectors import product_count
 from apps.organizations.models import Organization
@@ -53,6 +53,7 @@ class BillingOverview:
 def billing_overview(*, user: Any, organization: Organization) -> BillingOverview:
     """Plan, subscription, usage against every limit and recent invoices of one of the user's organizations."""
     subscription = live_subscription(organization=organization)
+    plan = subscription.plan if subscription is not None else default_plan()
     if subscription is None:  # show the latest one (e.g. canceled) so the client can tell what happened
         subscription = (
             scope_to_organization(Subscription.objects.select_related("plan"), user=user, organization=organization)
@@ -74,7 +75,7 @@ def billing_overview(*, user: Any, organization: Organization) -> BillingOvervie
     )
     return BillingOverview(
         organization=organization,
-        plan=organization_plan(organization=organization),
+        plan=plan,
         subscription=subscription,
         features=organization_features(organization=organization),
         usage=usage,

@@ -46,7 +46,9 @@ def test_checkout_opens_a_stripe_session_for_the_organization_customer(stripe_pr
     assert AuditLog.objects.filter(action="billing.checkout_started", resource_id=str(checkout.pk)).exists()
 
 
-def test_checkout_session_at_stripe_carries_plan_and_organization(stripe_prices, stripe_api, owner_client, organization):
+def test_checkout_session_at_stripe_carries_plan_and_organization(
+    stripe_prices, stripe_api, owner_client, organization
+):
     response = owner_client.post(CHECKOUT, body(organization, interval="year"), format="json")
 
     session = stripe_api.client().v1.checkout.sessions.retrieve(response.json()["session_id"])

@@ -79,7 +79,10 @@ def test_a_tampered_body_is_refused(client):
     body, header = signed(harmless_event(), "whsec_test_current")
 
     response = client.post(
-        WEBHOOK, body.replace(b"customer.created", b"customer.deleted"), "application/json", HTTP_STRIPE_SIGNATURE=header
+        WEBHOOK,
+        body.replace(b"customer.created", b"customer.deleted"),
+        "application/json",
+        HTTP_STRIPE_SIGNATURE=header,
     )
 
     assert response.status_code == 400
@@ -361,7 +364,9 @@ def test_checkout_completed_completes_our_session_and_applies_the_subscription(
     assert organization.limits["products"] is None
 
 
-def test_a_paid_invoice_is_recorded(client, django_capture_on_commit_callbacks, stripe_prices, stripe_api, organization):
+def test_a_paid_invoice_is_recorded(
+    client, django_capture_on_commit_callbacks, stripe_prices, stripe_api, organization
+):
     on_default_plan(organization)
     subscription = stripe_subscribe(stripe_api, organization, "pro")
     invoice = stripe_api.client().v1.invoices.retrieve(subscription.latest_invoice)

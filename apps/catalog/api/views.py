@@ -20,6 +20,7 @@ from apps.catalog.api.serializers import (
     represent_rows,
 )
 from apps.core.exceptions import ValidationError
+from apps.core.openapi import documented_error
 from apps.core.pagination import CursorPagination
 from apps.organizations.permissions import require_permission, resolve_organization
 
@@ -120,7 +121,9 @@ class ProductViewSet(viewsets.GenericViewSet):
         context = {"member_of": frozenset({product.organization_id})}
         return Response(ProductOutputSerializer(product, context=context).data, status=status_code)
 
-    @extend_schema(request=ProductCreateSerializer, responses={201: ProductOutputSerializer})
+    @extend_schema(
+        request=ProductCreateSerializer, responses={201: ProductOutputSerializer, 402: documented_error("402")}
+    )
     def create(self, request):
         serializer = ProductCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

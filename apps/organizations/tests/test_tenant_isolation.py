@@ -11,7 +11,8 @@ isolation tests. Conventions:
 - paths are templates filled from the ``world`` fixture: ``{org}``,
   ``{target}`` (a plain member's membership id), ``{invitation}`` (a pending
   invitation), and ``{foreign_membership}`` / ``{foreign_invitation}`` (rows
-  of the other organization, reached through this organization's URL: 404).
+  of the other organization, reached through this organization's URL: 404),
+  ``{foreign_org}`` (the other organization, named in a body).
   Extend ``world`` with the ids your rows need.
 """
 
@@ -36,6 +37,15 @@ def row(name, method, path, expected, body=None, anonymous=401):
 
 
 PRODUCTS = "/api/v1/products"
+BILLING = "/api/v1/billing"
+CHECKOUT_BODY = {
+    "organization": "{org}",
+    "plan": "pro",
+    "interval": "month",
+    "success_url": "https://app.example.com/done",
+    "cancel_url": "https://app.example.com/billing",
+}
+PORTAL_BODY = {"organization": "{org}", "return_url": "https://app.example.com/billing"}
 
 
 MATRIX = [
@@ -101,6 +111,29 @@ MATRIX = [
         (404, 404, 404, 404, 200),
         {"price_cents": 5},
     ),
+    # billing (owner changes, admin reads; checkout and portal name the organization in the body)
+    row("billing-plans", "get", f"{BILLING}/plans/", (200, 200, 200, 200, 200), anonymous=200),
+    row("billing-overview", "get", f"{ORG}/billing/", (200, 200, 403, 403, 404)),
+    # no subscription yet: the owner gets past the permission check to the rule
+    row("billing-cancel", "post", f"{ORG}/billing/cancel", (409, 403, 403, 403, 404)),
+    row("billing-resume", "post", f"{ORG}/billing/resume", (409, 403, 403, 403, 404)),
+    row("billing-checkout", "post", f"{BILLING}/checkout", (201, 403, 403, 403, 404), CHECKOUT_BODY),
+    row(
+        "foreign-billing-checkout",
+        "post",
+        f"{BILLING}/checkout",
+        (404, 404, 404, 404, 201),
+        {**CHECKOUT_BODY, "organization": "{foreign_org}"},
+    ),
+    # no Stripe customer yet: the owner gets past the permission check to the rule
+    row("billing-portal", "post", f"{BILLING}/portal", (409, 403, 403, 403, 404), PORTAL_BODY),
+    row(
+        "foreign-billing-portal",
+        "post",
+        f"{BILLING}/portal",
+        (404, 404, 404, 404, 409),
+        {**PORTAL_BODY, "organization": "{foreign_org}"},
+    ),
 ]
 
 
@@ -129,6 +162,7 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
             "product": ProductFactory(organization=organization).pk,
             "draft": ProductFactory(organization=organization, status="draft", published_at=None).pk,
             "foreign_draft": ProductFactory(organization=other_organization, status="draft", published_at=None).pk,
+            "foreign_org": other_organization.pk,
         },
     }
 
@@ -141,7 +175,9 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
         for caller in CALLERS
     ],
 )
-def test_tenant_isolation(world, api_client, api_client_for, method, path, body, caller, expected):
+def test_tenant_isolation(world, api_client, api_client_for, request, method, path, body, caller, expected):
+    if "/billing" in path:  # billing rows talk to the local Stripe (a real server, started once per worker)
+        request.getfixturevalue("stripe_prices")
     client = api_client if caller == "anonymous" else api_client_for(world["users"][caller])
     url = path.format(**world["ids"])
     body = fill(body, world["ids"])
