@@ -23,6 +23,7 @@ app.conf.task_routes = {
     "apps.accounts.tasks.*": {"queue": "emails"},
     "apps.organizations.tasks.*": {"queue": "emails"},
     "apps.webhooks.tasks.*": {"queue": "webhooks"},
+    "apps.orders.tasks.send_order_email": {"queue": "emails"},  # exact names win over the globs
     "apps.orders.tasks.*": {"queue": "orders"},
     # Stripe events are processed on the webhooks queue, billing emails on the emails queue.
     "apps.billing.tasks.stripe_*": {"queue": "webhooks"},

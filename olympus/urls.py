@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("apps.organizations.api.urls")),
     path("", include("apps.audit.api.urls")),
     path("", include("apps.catalog.api.urls")),
+    path("", include("apps.orders.api.urls")),
     path("", include("apps.billing.api.urls")),
 ]
 

@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -46,3 +47,27 @@ class OutboxEvent(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.id} ({self.status})"
+
+
+class IdempotencyKey(BaseModel):
+    """The first response to a POST sent with an ``Idempotency-Key`` (see ``apps/core/idempotency.py``).
+
+    One row per (user, key, endpoint); the unique constraint is what makes two
+    concurrent requests with one key wait for each other.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key", "endpoint"], name="core_idempotency_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key!r} ({self.response_status or 'in progress'})"

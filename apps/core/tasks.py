@@ -13,3 +13,11 @@ def outbox_relay(event_id: str) -> bool:
 def outbox_sweep() -> int:
     """Beat: dispatch events whose on-commit relay never ran or that are due a retry."""
     return events.outbox_sweep()
+
+
+@shared_task(acks_late=True)
+def idempotency_keys_purge() -> int:
+    """Beat, nightly: drop Idempotency-Key responses past their 24 h lifetime."""
+    from apps.core.idempotency import idempotency_keys_purge as purge
+
+    return purge()

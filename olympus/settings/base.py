@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.organizations",
     "apps.audit",
     "apps.catalog",
+    "apps.orders",
     "apps.billing",
 ]
 
@@ -270,6 +271,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UserStatusEnum": "apps.accounts.models.User.Status",
         "ProductStatusEnum": "apps.catalog.models.Product.Status",
+        "OrderStatusEnum": "apps.orders.models.OrderStatus",
+        "OrderPaymentStatusEnum": "apps.orders.models.OrderPaymentStatus",
+        "OrderFulfillmentStatusEnum": "apps.orders.models.OrderFulfillmentStatus",
         "SubscriptionStatusEnum": "apps.billing.models.SubscriptionStatus",
         "InvoiceStatusEnum": "apps.billing.models.Invoice.Status",
     },
@@ -294,6 +298,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # How often beat sweeps the outbox for events whose on-commit dispatch was lost.
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=60)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# How long the first response to an Idempotency-Key is kept and replayed.
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 CELERY_BEAT_SCHEDULE = {
     "core.outbox-sweep": {
         "task": "apps.core.tasks.outbox_sweep",
@@ -303,6 +309,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.accounts.tasks.accounts_purge",
         "schedule": 60 * 60 * 24,
         "options": {"queue": "maintenance"},
+    },
+    "core.idempotency-keys-purge": {
+        "task": "apps.core.tasks.idempotency_keys_purge",
+        "schedule": crontab(hour=2, minute=41),
     },
 }
 

@@ -23,3 +23,13 @@ def test_demo_staff_can_log_into_the_admin(client):
     call_command("seed_demo")
     assert client.login(email=seed_demo.STAFF_EMAIL, password=seed_demo.DEMO_PASSWORD)
     assert client.get("/admin/").status_code == 200
+
+
+def test_seed_demo_creates_orders_in_every_status_once():
+    from apps.orders.models import Order
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    statuses = sorted(Order.objects.filter(organization__slug="demo").values_list("status", flat=True))
+    assert statuses == sorted(set(Order.Status.values) - {"draft"})  # once each

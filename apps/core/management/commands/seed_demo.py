@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.catalog.demo import seed_products
+from apps.orders.demo import seed_orders
 from apps.organizations import services as organization_services
 from apps.organizations.models import Membership, Organization
 
@@ -37,11 +38,14 @@ class Command(BaseCommand):
             organization = self._organization(owner=users["owner"])
             joined = self._memberships(organization, users)
             products = seed_products(organization)
+        # Outside the block above: each order service commits on its own.
+        orders = seed_orders(organization, customer=users["customer"])
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready ({created} user(s) created, {joined} membership(s) added).")
         )
         self.stdout.write(f"  organization:   {organization.name} (slug {organization.slug}, id {organization.pk})")
         self.stdout.write(f"  catalog:        {products} product(s) added")
+        self.stdout.write(f"  orders:         {orders} demo order(s) added, one per status")
         self.stdout.write(f"  admin (staff):  {STAFF_EMAIL} / {DEMO_PASSWORD}")
         for role, email in ROLE_USERS.items():
             self.stdout.write(f"  {role + ':':<15} {email} / {DEMO_PASSWORD}")

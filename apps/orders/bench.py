@@ -1,0 +1,311 @@
+"""Order placement throughput on one hot product and on many products, three ways, in the same run:
+
+(a) HTTP end to end: ``POST /api/v1/orders/`` to a real gunicorn (4 sync workers, free loopback port);
+(b) the placement service (``services.order_place``) called in-process;
+(c) the floor: one raw psycopg transaction per order with only the minimal writes (conditional stock
+    update per line, order-number counter, order row, item rows, outbox row; ``benchrun.py``).
+
+Every mode runs ``PROCESSES`` load processes × ``THREADS`` threads (4 placements in flight) for
+``ORDERS_BENCH_SECONDS`` (default 4) after a warm-up; the figures are placed orders per second, the
+ratios b/c and a/c, and the oversell count (must be 0): units sold beyond the stock a product had, plus
+products whose stock does not match what their order items took. ``oversell_probe`` sells a product
+with 25 in stock through each mode until it runs out: exactly 25 orders each time.
+
+Committed data: the server and load processes must see the rows, so these benchmarks are marked
+``commits = True`` and do all of their database work in a thread with its own connection (the harness's
+rolled-back transaction stays idle). Each creates the organization ``bench-orders`` with a customer and
+products, and deletes everything it made (orders, items, outbox events, audit entries, counter, products,
+organization, user) when it ends. Its load processes publish Celery relays to Redis db ``BROKER_DB``
+(13), which is emptied afterwards: nothing reaches the development worker's queues.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Sum
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+SLUG = "bench-orders"
+EMAIL = "bench-orders-customer@bench.olympus.local"
+SECONDS = float(os.environ.get("ORDERS_BENCH_SECONDS", "4"))
+PROCESSES = 4
+THREADS = 1
+WORKERS = 4
+BROKER_DB = 13
+HOT_STOCK = 10_000_000
+PROBE_STOCK = 25
+T = TypeVar("T")
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def committed(function: Callable[[], T]) -> T:
+    """Run ``function`` in a thread of its own: its own connection, autocommit, outside the harness's transaction."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function()
+        except BaseException as exc:  # handed back to the caller
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",  # no access-log line per order
+        "REDIS_BROKER_DB": str(BROKER_DB),
+        "DJANGO_SETTINGS_MODULE": "olympus.settings.dev",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve() -> Iterator[int]:
+    """gunicorn serving Olympus on a free loopback port; yields the port, stops the server after."""
+    port = _free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn), "olympus.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)]
+    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=BASE_DIR, env=_env())  # noqa: S603
+    try:
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/live", timeout=1):  # noqa: S310 - loopback
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def load(mode: str, spec: dict[str, Any], *, seconds: float, port: int | None = None, warmup: int = 3) -> dict:
+    """Run ``PROCESSES`` load processes of ``mode`` with aligned windows; sum their figures."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(spec, handle)
+    start_at = time.time() + 4.0  # time for every process to set Django up and warm up
+    command = [sys.executable, "-m", "apps.orders.benchrun", "--mode", mode, "--spec", handle.name]
+    command += ["--seconds", str(seconds), "--threads", str(THREADS), "--warmup", str(warmup)]
+    command += ["--start-at", str(start_at)] + (["--port", str(port)] if port else [])
+    try:
+        processes = [
+            subprocess.Popen(command, cwd=BASE_DIR, env=_env(), stdout=subprocess.PIPE, text=True)  # noqa: S603
+            for _ in range(PROCESSES)
+        ]
+        results = [json.loads(process.communicate(timeout=seconds + 120)[0]) for process in processes]
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+    elapsed = max(r["elapsed"] for r in results)
+    return {
+        "ok": sum(r["ok"] for r in results),
+        "conflicts": sum(r["conflicts"] for r in results),
+        "errors": sum(r["errors"] for r in results),
+        "per_second": round(sum(r["ok"] for r in results) / elapsed, 1),
+        "p50_ms": max(r["p50_ms"] for r in results),
+        "late": any(r["late"] for r in results),
+        "first_error": next((r["first_error"] for r in results if r["first_error"]), ""),
+    }
+
+
+# --- the bench organization -------------------------------------------------------------------
+
+
+def _cleanup() -> None:
+    from apps.accounts.models import User
+    from apps.audit.models import AuditLog
+    from apps.core.models import OutboxEvent
+    from apps.orders.models import Order, OrderItem
+    from apps.organizations.models import Organization
+
+    for organization in Organization.objects.filter(slug=SLUG):
+        OrderItem.objects.filter(order__organization=organization).delete()
+        Order.objects.filter(organization=organization).delete()
+        OutboxEvent.objects.filter(organization_id=organization.pk).delete()
+        AuditLog.objects.filter(organization_id=organization.pk).delete()
+        organization.delete()
+    User.objects.filter(email=EMAIL).delete()
+
+
+def _setup(*, products: int, stock: int, lines: int) -> dict[str, Any]:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from apps.accounts.models import User
+    from apps.catalog.models import Product
+    from apps.organizations.models import Organization
+
+    _cleanup()  # leftovers of an interrupted run
+    organization = Organization.objects.create(
+        name="Bench Orders", slug=SLUG, settings={"currency": "USD", "tax_rate_bps": 825, "flat_shipping_cents": 500}
+    )
+    user = User.objects.create_user(EMAIL, None, full_name="Bench Customer")
+    rows = Product.objects.bulk_create(
+        Product(
+            organization=organization,
+            name=f"Bench product {n}",
+            slug=f"bench-order-{n}",
+            price_cents=500 + n,
+            currency="USD",
+            sku=f"BO-{n:05d}",
+            inventory_quantity=stock,
+            status=Product.Status.ACTIVE,
+        )
+        for n in range(products)
+    )
+    return {
+        "organization": str(organization.pk),
+        "user": str(user.pk),
+        "email": user.email,
+        "token": str(AccessToken.for_user(user)),
+        "products": sorted(str(p.pk) for p in rows),
+        "lines": lines,
+        "stock": stock,
+        "tax_rate_bps": organization.settings["tax_rate_bps"],
+        "shipping_cents": organization.settings["flat_shipping_cents"],
+    }
+
+
+def _stock_check(spec: dict[str, Any]) -> dict[str, int]:
+    """Units sold beyond the stock each product had, and products whose stock disagrees with their items."""
+    from apps.catalog.models import Product
+    from apps.orders.models import OrderItem
+
+    sold = dict(
+        OrderItem.objects.filter(product_id__in=spec["products"])
+        .values("product_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("product_id", "units")
+    )
+    current = dict(Product.objects.filter(pk__in=spec["products"]).values_list("pk", "inventory_quantity"))
+    oversold = sum(max(0, sold.get(pk, 0) - spec["stock"]) for pk in current)
+    mismatched = sum(1 for pk, quantity in current.items() if spec["stock"] - quantity != sold.get(pk, 0))
+    return {"oversell": oversold, "stock_mismatch": mismatched, "sold": sum(sold.values())}
+
+
+def _flush_broker() -> None:
+    """Empty the bench's broker database: the relays its processes queued go nowhere."""
+    import redis
+
+    from olympus.settings.base import redis_url
+
+    redis.Redis.from_url(redis_url(settings.REDIS_URL, BROKER_DB)).flushdb()
+
+
+# --- benchmarks -------------------------------------------------------------------------------------
+
+
+def _placement(*, products: int, lines: int) -> dict[str, Any]:
+    spec = committed(lambda: _setup(products=products, stock=HOT_STOCK, lines=lines))
+    try:
+        with serve() as port:
+            load("http", spec, seconds=1, port=port)  # warm every gunicorn worker up
+            http = load("http", spec, seconds=SECONDS, port=port)
+        service = load("service", spec, seconds=SECONDS)
+        sql = load("sql", spec, seconds=SECONDS)
+        check = committed(lambda: _stock_check(spec))
+    finally:
+        committed(_cleanup)
+        _flush_broker()
+    phases = {"a_http": http, "b_service": service, "c_sql": sql}
+    return {
+        **{f"{name}_orders_per_s": phase["per_second"] for name, phase in phases.items()},
+        "b_over_c": round(service["per_second"] / sql["per_second"], 2),
+        "a_over_c": round(http["per_second"] / sql["per_second"], 2),
+        **{f"{name}_p50_ms": phase["p50_ms"] for name, phase in phases.items()},
+        "errors": sum(phase["errors"] for phase in phases.values()),
+        **(
+            {"first_error": e}
+            if (e := next((p["first_error"] for p in phases.values() if p["first_error"]), ""))
+            else {}
+        ),
+        "oversell": check["oversell"],
+        "stock_mismatch": check["stock_mismatch"],
+    }
+
+
+def placement_hot_product() -> dict[str, Any]:
+    """Every order buys 1 of the same product: all placements queue on its row lock."""
+    return _placement(products=1, lines=1)
+
+
+def placement_many_products() -> dict[str, Any]:
+    """Every order buys 3 random products out of 500."""
+    return _placement(products=500, lines=3)
+
+
+def oversell_probe() -> dict[str, Any]:
+    """A product with 25 in stock sold through each mode until it runs out: exactly 25 orders each, none beyond."""
+    figures: dict[str, Any] = {}
+    spec = committed(lambda: _setup(products=1, stock=PROBE_STOCK, lines=1))
+    try:
+        with serve() as port:
+            runs = {"a_http": lambda: load("http", spec, seconds=2, port=port, warmup=0)}
+            runs["b_service"] = lambda: load("service", spec, seconds=2, warmup=0)
+            runs["c_sql"] = lambda: load("sql", spec, seconds=2, warmup=0)
+            for name, run in runs.items():
+                committed(lambda: _restock(spec))
+                result = run()
+                figures[f"{name}_orders"] = result["ok"]
+                figures[f"{name}_refused"] = result["conflicts"]
+                figures[f"{name}_errors"] = result["errors"]
+                sold = result["ok"]
+                figures[f"{name}_oversell"] = max(0, sold - PROBE_STOCK) + committed(
+                    lambda sold=sold: _left_over_mismatch(spec, sold)
+                )
+    finally:
+        committed(_cleanup)
+        _flush_broker()
+    figures["oversell"] = sum(v for k, v in figures.items() if k.endswith("_oversell"))
+    return figures
+
+
+def _restock(spec: dict[str, Any]) -> None:
+    from apps.catalog.models import Product
+
+    Product.objects.filter(pk__in=spec["products"]).update(inventory_quantity=PROBE_STOCK)
+
+
+def _left_over_mismatch(spec: dict[str, Any], sold: int) -> int:
+    """0 when the stock left is exactly what the round did not sell (and not negative); else how far off."""
+    from apps.catalog.models import Product
+
+    left = Product.objects.get(pk=spec["products"][0]).inventory_quantity
+    return abs((PROBE_STOCK - sold) - left) + max(0, -left)
+
+
+placement_hot_product.commits = True  # type: ignore[attr-defined]
+placement_many_products.commits = True  # type: ignore[attr-defined]
+oversell_probe.commits = True  # type: ignore[attr-defined]
+
+BENCHMARKS = [placement_hot_product, placement_many_products, oversell_probe]

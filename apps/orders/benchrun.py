@@ -1,0 +1,299 @@
+"""One load process of the order-placement benchmark (``apps/orders/bench.py`` starts it).
+
+    python -m apps.orders.benchrun --mode http|service|sql --spec SPEC.json --seconds 4 --threads 2 [--port N]
+
+Each of ``--threads`` threads places orders back to back until ``--seconds``
+have passed (bounded in time; HTTP goes to 127.0.0.1 only) and the process
+prints one JSON line: placed orders, refusals for stock (409), errors,
+elapsed seconds and the median latency. The spec names the organization,
+the customer (and a JWT for HTTP), the products and how many lines an order
+has.
+
+- ``http``: ``POST /api/v1/orders/`` to a running server (no Django here).
+- ``service``: ``apps.orders.services.order_place`` in this process.
+- ``sql``: the floor, one raw psycopg transaction per order doing only the
+  minimal writes: a conditional stock update per line, the order-number
+  counter, the order row, its item rows and an outbox row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+ADDRESS = {"name": "Bench Buyer", "line1": "1 Loop Road", "city": "Localhost", "postal_code": "12700", "country": "US"}
+
+
+class OutOfStock(Exception):
+    pass
+
+
+def order_lines(spec: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:
+    products = spec["products"]
+    chosen = products if len(products) <= spec["lines"] else rng.sample(products, spec["lines"])
+    return [{"product": product, "quantity": 1} for product in chosen]
+
+
+# --- the three ways of placing an order ----------------------------------------------------
+
+
+def http_placer(spec: dict[str, Any], port: int) -> Callable[[random.Random], None]:
+    local = threading.local()
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {spec['token']}",
+        "Host": "localhost",
+    }
+
+    def place(rng: random.Random) -> None:
+        if not hasattr(local, "conn"):
+            local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        body = {"organization": spec["organization"], "items": order_lines(spec, rng), "shipping_address": ADDRESS}
+        try:
+            local.conn.request("POST", "/api/v1/orders/", body=json.dumps(body), headers=headers)
+            response = local.conn.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            local.conn.close()
+            del local.conn
+            raise
+        if response.status == 409:
+            raise OutOfStock
+        if response.status != 201:
+            raise RuntimeError(f"HTTP {response.status}")
+
+    return place
+
+
+def _django() -> None:
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olympus.settings.dev")
+    django.setup()
+
+
+def service_placer(spec: dict[str, Any]) -> Callable[[random.Random], None]:
+    _django()
+    from apps.accounts.models import User
+    from apps.catalog.errors import InsufficientStock
+    from apps.orders import services
+    from apps.organizations.models import Organization
+
+    organization = Organization.objects.get(pk=spec["organization"])
+    user = User.objects.get(pk=spec["user"])
+
+    def place(rng: random.Random) -> None:
+        try:
+            services.order_place(
+                user=user, organization=organization, items=order_lines(spec, rng), shipping_address=ADDRESS
+            )
+        except InsufficientStock as exc:
+            raise OutOfStock from exc
+
+    return place
+
+
+SQL_STOCK = (
+    "UPDATE catalog_product SET inventory_quantity = inventory_quantity - %s "
+    "WHERE id = %s AND inventory_quantity >= %s RETURNING price_cents, currency, name, sku"
+)
+SQL_NUMBER = (
+    "INSERT INTO orders_ordernumbersequence (organization_id, last_number) VALUES (%s, 1001) "
+    "ON CONFLICT (organization_id) DO UPDATE SET last_number = orders_ordernumbersequence.last_number + 1 "
+    "RETURNING last_number"
+)
+SQL_ORDER = (
+    "INSERT INTO orders_order (id, created_at, updated_at, organization_id, user_id, customer_email, order_number, "
+    "status, payment_status, fulfillment_status, subtotal_cents, discount_cents, tax_cents, shipping_cents, "
+    "total_cents, currency, shipping_address, billing_address, customer_notes, internal_notes, metadata, "
+    "stripe_payment_intent_id, carrier, tracking_number, cancel_reason, emails_sent) VALUES (%s, now(), now(), %s, "
+    "%s, %s, %s, 'pending', 'pending', 'unfulfilled', %s, 0, %s, %s, %s, %s, %s, %s, '', '', '{}', '', '', '', '', "
+    "'{}')"
+)
+SQL_ITEMS = (
+    "INSERT INTO orders_orderitem (id, created_at, updated_at, order_id, product_id, position, "
+    "product_snapshot, quantity, unit_price_cents, total_cents, fulfilled_quantity) VALUES "
+)
+SQL_ITEM = "(%s, now(), now(), %s, %s, %s, %s, %s, %s, %s, 0)"  # one row of the multi-row insert
+SQL_OUTBOX = (
+    "INSERT INTO core_outboxevent (id, created_at, updated_at, event_type, organization_id, payload, status, "
+    "attempts, next_attempt_at, last_error) VALUES (%s, now(), now(), 'order.created', %s, %s, 'pending', 0, now(), '')"
+)
+
+
+def sql_placer(spec: dict[str, Any]) -> Callable[[random.Random], None]:
+    _django()
+    import psycopg
+    from django.db import connections
+    from psycopg.types.json import Jsonb
+
+    params = connections["default"].get_connection_params()
+    conninfo = {k: v for k, v in params.items() if k in {"dbname", "user", "password", "host", "port"} and v}
+    local = threading.local()
+
+    def place(rng: random.Random) -> None:
+        if not hasattr(local, "conn"):
+            local.conn = psycopg.connect(**conninfo, autocommit=True)
+        lines = sorted(order_lines(spec, rng), key=lambda line: line["product"])  # lock order: no deadlocks
+        with local.conn.transaction(), local.conn.cursor() as cursor:
+            rows = []
+            for line in lines:
+                cursor.execute(SQL_STOCK, [line["quantity"], line["product"], line["quantity"]])
+                found = cursor.fetchone()
+                if found is None:
+                    raise OutOfStock  # leaves the transaction block: rolled back
+                rows.append((line, found))
+            cursor.execute(SQL_NUMBER, [spec["organization"]])
+            number = cursor.fetchone()[0]
+            order_id = uuid.uuid4()
+            subtotal = sum(price * line["quantity"] for line, (price, *_rest) in rows)
+            tax = (2 * subtotal * spec["tax_rate_bps"] + 10_000) // 20_000  # half up, as the service does
+            shipping = spec["shipping_cents"]
+            cursor.execute(
+                SQL_ORDER,
+                [
+                    order_id,
+                    spec["organization"],
+                    spec["user"],
+                    spec["email"],
+                    number,
+                    subtotal,
+                    tax,
+                    shipping,
+                    subtotal + tax + shipping,
+                    rows[0][1][1],
+                    Jsonb(ADDRESS),
+                    Jsonb(ADDRESS),
+                ],
+            )
+            values, arguments = [], []
+            for position, (line, (price, currency, name, sku)) in enumerate(rows):
+                values.append(SQL_ITEM)
+                snapshot = {"id": line["product"], "name": name, "sku": sku, "price_cents": price, "currency": currency}
+                arguments += [
+                    uuid.uuid4(),
+                    order_id,
+                    line["product"],
+                    position,
+                    Jsonb(snapshot),
+                    line["quantity"],
+                    price,
+                    price * line["quantity"],
+                ]
+            cursor.execute(SQL_ITEMS + ", ".join(values), arguments)
+            cursor.execute(
+                SQL_OUTBOX,
+                [uuid.uuid4(), spec["organization"], Jsonb({"order_id": str(order_id), "order_number": number})],
+            )
+
+    return place
+
+
+# --- the loop ------------------------------------------------------------------------------
+
+
+def run(
+    place: Callable[[random.Random], None],
+    *,
+    seconds: float,
+    threads: int,
+    warmup: int = 0,
+    start_at: float | None = None,
+) -> dict[str, Any]:
+    """Place orders from ``threads`` threads for ``seconds`` (after ``warmup`` uncounted ones per thread).
+
+    ``start_at`` (a ``time.time()``) lines up the measured windows of several processes.
+    """
+    counts = {"ok": 0, "conflicts": 0, "errors": 0}
+    first_error: list[str] = []
+    latencies: list[float] = []
+    lock = threading.Lock()
+    ready, go = threading.Barrier(threads + 1), threading.Barrier(threads + 1)
+    deadline: list[float] = []
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)  # noqa: S311 - load shape, not crypto
+        local = {"ok": 0, "conflicts": 0, "errors": 0}
+        mine: list[float] = []
+        for _ in range(warmup):  # connections, imports, prepared caches: not measured
+            try:
+                place(rng)
+            except Exception:  # noqa: S112 - warm-up outcomes do not count
+                continue
+        ready.wait()
+        go.wait()
+        while time.perf_counter() < deadline[0]:
+            began = time.perf_counter()
+            try:
+                place(rng)
+            except OutOfStock:
+                local["conflicts"] += 1
+            except Exception as exc:
+                local["errors"] += 1
+                if not first_error:
+                    first_error.append(f"{type(exc).__name__}: {exc}"[:300])
+            else:
+                local["ok"] += 1
+                mine.append(time.perf_counter() - began)
+        with lock:
+            for key, value in local.items():
+                counts[key] += value
+            latencies.extend(mine)
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in workers:
+        thread.start()
+    ready.wait()
+    late = start_at is not None and time.time() > start_at
+    if start_at is not None and not late:
+        time.sleep(start_at - time.time())
+    began = time.perf_counter()
+    deadline.append(began + seconds)
+    go.wait()
+    for thread in workers:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    median = round(latencies[len(latencies) // 2] * 1000, 2) if latencies else 0.0
+    return {
+        **counts,
+        "elapsed": round(elapsed, 3),
+        "p50_ms": median,
+        "late": late,
+        "first_error": first_error[0] if first_error else "",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("http", "service", "sql"), required=True)
+    parser.add_argument("--spec", required=True)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--start-at", type=float, help="time.time() at which to start measuring")
+    args = parser.parse_args()
+    with open(args.spec) as handle:
+        spec = json.load(handle)
+    if args.mode == "http":
+        place = http_placer(spec, args.port)
+    elif args.mode == "service":
+        place = service_placer(spec)
+    else:
+        place = sql_placer(spec)
+    result = run(place, seconds=args.seconds, threads=args.threads, warmup=args.warmup, start_at=args.start_at)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
