@@ -283,3 +283,58 @@ class StripeEvent(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_event_id} ({self.status})"
+
+
+class Payment(BaseModel):
+    """An order's Stripe PaymentIntent (one per order), as last read from Stripe."""
+
+    order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="payment")
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE, related_name="payments")
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True)
+    amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    # Stripe's PaymentIntent status: requires_payment_method, processing, succeeded, canceled, ...
+    status = models.CharField(max_length=40)
+    amount_refunded_cents = models.BigIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="billing_payment_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded_cents__gte=0) & Q(amount_refunded_cents__lte=models.F("amount_cents")),
+                name="billing_payment_refunded_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_payment_intent_id} ({self.status})"
+
+    @property
+    def refundable_cents(self) -> int:
+        return self.amount_cents - self.amount_refunded_cents
+
+
+class Refund(BaseModel):
+    """A Stripe refund of an order's payment: requested here or seen in a ``charge.refunded`` event."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE, related_name="refunds")
+    stripe_refund_id = models.CharField(max_length=255, unique=True)
+    amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    # Stripe's refund status: pending, requires_action, succeeded, failed, canceled.
+    status = models.CharField(max_length=40)
+    reason = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount_cents__gt=0), name="billing_refund_amount_gt_0")]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_refund_id} ({self.amount_cents} {self.currency})"

@@ -20,7 +20,7 @@ from django.utils.text import slugify
 
 from apps.audit.services import record
 from apps.billing.models import Limit
-from apps.billing.services import plan_limit_check, plan_limit_lock
+from apps.billing.services.plans import plan_limit_check, plan_limit_lock
 from apps.catalog import cache as catalog_cache
 from apps.catalog.errors import InsufficientStock
 from apps.catalog.models import Product

@@ -29,7 +29,7 @@ from django.utils.text import slugify
 
 from apps.audit.services import record
 from apps.billing.models import Limit
-from apps.billing.services import plan_limit_check, plan_limit_lock
+from apps.billing.services.plans import plan_limit_check, plan_limit_lock
 from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from apps.core.services import model_update

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.billing.api import views
+from apps.billing.api import payments, views
 
 organization_billing = views.OrganizationBillingViewSet
 
@@ -23,4 +23,6 @@ urlpatterns = [
         organization_billing.as_view({"post": "resume"}),
         name="organization-billing-resume",
     ),
+    # Beside the orders router's actions (orders/{id}/confirm/, .../refund/): same trailing slash.
+    path("orders/<uuid:order_id>/payment/", payments.OrderPaymentView.as_view(), name="order-payment"),
 ]

@@ -8,6 +8,7 @@ from apps.billing.services.checkout import (
     stripe_customer_ensure,
 )
 from apps.billing.services.invoices import invoice_apply, payment_failed_notice_send
+from apps.billing.services.payments import on_charge_refunded, on_payment_intent, order_payment_intent, payment_refund
 from apps.billing.services.plans import (
     default_plan,
     live_subscription,
@@ -45,11 +46,15 @@ __all__ = [
     "default_plan",
     "invoice_apply",
     "live_subscription",
+    "on_charge_refunded",
+    "on_payment_intent",
+    "order_payment_intent",
     "organization_features",
     "organization_limits",
     "organization_plan",
     "organization_plan_apply",
     "payment_failed_notice_send",
+    "payment_refund",
     "plan_feature_enabled",
     "plan_feature_require",
     "plan_limit_check",

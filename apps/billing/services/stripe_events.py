@@ -3,8 +3,10 @@
 The endpoint verifies the ``Stripe-Signature`` header against every
 configured endpoint secret (rotation) before anything else, stores the event
 under its unique Stripe id (a redelivery is a no-op) and answers at once; a
-Celery task processes it after commit. Processing locks the event row, so one
-event's effects happen once however often it is delivered or relayed. A
+Celery task processes it after commit. Processing holds a lock on the event and
+runs only pending events, so one event is handled once however often it is
+delivered or relayed; handlers are idempotent besides, so two events about one
+object (or a retry after a crash) converge on Stripe's current state. A
 handler that fails is retried by the beat sweep with backoff; an event that
 cannot be mapped (e.g. an unknown price) waits as ``failed`` for staff to fix
 the cause and use the admin's "reprocess" action.
@@ -15,23 +17,27 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import stripe
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.billing.errors import BillingNotConfigured, UnprocessableStripeEvent
 from apps.billing.models import CheckoutSession, Invoice, StripeEvent
 from apps.billing.services.checkout import checkout_session_complete
 from apps.billing.services.invoices import invoice_apply, invoice_subscription_id, payment_failed_notice_queue
+from apps.billing.services.payments import on_charge_refunded, on_payment_intent
 from apps.billing.services.subscriptions import from_timestamp, subscription_refresh
 from apps.core.events import retry_delay
 from apps.core.exceptions import ValidationError
 
 logger = logging.getLogger("olympus.billing.webhooks")
+# First key of the advisory locks taken on Stripe events (the second is derived from the event id).
+LOCK_NAMESPACE = 0x5717E
 
 
 def stripe_signature_verify(*, payload: bytes, header: str | None) -> None:
@@ -149,6 +155,9 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "invoice.paid": _on_invoice_paid,
     "invoice.payment_succeeded": _on_invoice_paid,
     "invoice.payment_failed": _on_invoice_payment_failed,
+    "payment_intent.succeeded": on_payment_intent,
+    "payment_intent.payment_failed": on_payment_intent,
+    "charge.refunded": on_charge_refunded,
 }
 
 
@@ -157,18 +166,32 @@ def register_stripe_handler(event_type: str, handler: Callable[[dict[str, Any]],
     HANDLERS[event_type] = handler
 
 
+@contextmanager
+def _event_lock(event_id: uuid.UUID | str) -> Iterator[bool]:
+    """A PostgreSQL session advisory lock on one event: held across the handler's own transactions."""
+    key = uuid.UUID(str(event_id)).int & 0x7FFF_FFFF_FFFF_FFFF
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, key % 2**31])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key % 2**31])
+
+
 def stripe_event_process(*, event_id: uuid.UUID | str) -> str:
     """Run the handler of one pending event; returns the event's status afterwards ("skipped": not ours to run).
 
-    The row is locked with ``SKIP LOCKED``: a relay and a sweep never process
-    one event at the same time, and a processed event is never run again.
+    A session advisory lock per event keeps a relay and a sweep from running
+    one event at the same time, and a processed event is never run again. The
+    handler is not wrapped in one transaction: it calls other apps' services,
+    each one transaction of its own (orders' transitions are durable), and
+    every step is idempotent, so a crash halfway is finished by the retry.
     """
-    with transaction.atomic(durable=True):
-        event = (
-            StripeEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, status=StripeEvent.Status.PENDING)
-            .first()
-        )
+    with _event_lock(event_id) as acquired:
+        event = StripeEvent.objects.filter(pk=event_id, status=StripeEvent.Status.PENDING).first() if acquired else None
         if event is None:
             return "skipped"
         handler = HANDLERS.get(event.type)
@@ -179,8 +202,7 @@ def stripe_event_process(*, event_id: uuid.UUID | str) -> str:
             event.save(update_fields=fields)
             return event.status
         try:
-            with transaction.atomic():
-                organization_id = handler(event.payload["data"]["object"])
+            organization_id = handler(event.payload["data"]["object"])
         except UnprocessableStripeEvent as exc:
             event.status, event.last_error = StripeEvent.Status.FAILED, exc.message
             logger.error("stripe event %s (%s) cannot be processed: %s", event.stripe_event_id, event.type, exc)

@@ -68,3 +68,51 @@ def test_checkout_paid_on_the_hosted_page_moves_the_organization_to_pro(
     assert organization.checkout_sessions.get().status == "complete"
     assert set(StripeEvent.objects.values_list("status", flat=True)) == {"processed"}
     assert OutboxEvent.objects.filter(event_type="subscription.updated", organization_id=organization.pk).count() == 1
+
+
+def test_an_order_paid_and_refunded_with_stripes_own_deliveries(
+    receiver, stripe_api, api_client_for, client, organization, owner, user, django_capture_on_commit_callbacks
+):
+    # given: a customer's pending order
+    from apps.billing.tests.stripe_server import confirm_payment
+    from apps.catalog.tests.factories import ProductFactory
+    from apps.orders import services as order_services
+    from apps.orders.tests.factories import ADDRESS
+
+    product = ProductFactory(organization=organization, price_cents=1500, inventory_quantity=5)
+    order = order_services.order_place(
+        user=user, organization=organization, items=[{"product": product.pk, "quantity": 1}], shipping_address=ADDRESS
+    )
+
+    def relay(event_type, object_id):
+        deliveries = receiver.wait_for(
+            lambda event: event["type"] == event_type and event["data"]["object"]["id"] == object_id
+        )
+        assert deliveries, f"localstripe did not deliver {event_type}"
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                WEBHOOK,
+                deliveries[0]["body"],
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=deliveries[0]["signature"],
+            )
+        assert response.status_code == 200, response.content
+
+    # when: the customer pays (our API, then Stripe.js at the local Stripe) and Stripe tells us
+    intent_id = api_client_for(user).post(f"/api/v1/orders/{order.pk}/payment/").json()["payment_intent"]
+    intent = confirm_payment(stripe_api, intent_id)
+    relay("payment_intent.succeeded", intent_id)
+
+    # then
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("confirmed", "captured")
+
+    # when: the owner refunds and Stripe reports it
+    assert api_client_for(owner).post(f"/api/v1/orders/{order.pk}/refund/", {}).status_code == 202
+    relay("charge.refunded", intent.latest_charge.id)
+
+    # then
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("refunded", "refunded")
+    product.refresh_from_db()
+    assert product.inventory_quantity == 5
