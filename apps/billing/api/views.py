@@ -122,7 +122,15 @@ class CheckoutView(APIView):
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 description="The same key and body return the same session; another body with it is refused (422).",
-            )
+            ),
+            OpenApiParameter(
+                "Idempotent-Replayed",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                enum=["true", "false"],
+                description="Sent when the request had an Idempotency-Key: `true` when this is a replay.",
+                response=[201],
+            ),
         ],
         responses={
             201: s.CheckoutOutputSerializer,
@@ -146,7 +154,8 @@ class CheckoutView(APIView):
             cancel_url=values["cancel_url"],
             idempotency_key=_idempotency_key(request),
         )
-        headers = {} if created else {"Idempotent-Replayed": "true"}
+        key_sent = IDEMPOTENCY_HEADER in request.headers
+        headers = {"Idempotent-Replayed": "false" if created else "true"} if key_sent else {}
         return Response(s.CheckoutOutputSerializer(checkout).data, status=status.HTTP_201_CREATED, headers=headers)
 
 
