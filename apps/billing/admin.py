@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.billing import services
-from apps.billing.models import CheckoutSession, Invoice, Plan, StripeEvent, Subscription
+from apps.billing.models import CheckoutSession, Invoice, Payment, Plan, Refund, StripeEvent, Subscription
 from apps.billing.services.plans import PLAN_FIELDS
 
 
@@ -17,6 +17,11 @@ def _organization_link(obj: Any) -> str:
     organization = obj.organization
     url = reverse("admin:organizations_organization_change", args=[organization.pk])
     return format_html('<a href="{}">{}</a>', url, organization)
+
+
+def _order_link(order: Any) -> str:
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    return format_html('<a href="{}">{}</a>', url, order)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -102,6 +107,47 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="organization", ordering="organization__name")
     def organization_link(self, obj: CheckoutSession) -> str:
+        return _organization_link(obj)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "stripe_payment_intent_id",
+        "order_link",
+        "organization_link",
+        "status",
+        "amount_cents",
+        "amount_refunded_cents",
+        "currency",
+        "created_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("stripe_payment_intent_id", "order__order_number", "organization__name")
+    list_select_related = ("order", "organization")
+
+    @admin.display(description="order", ordering="order__order_number")
+    def order_link(self, obj: Payment) -> str:
+        return _order_link(obj.order)
+
+    @admin.display(description="organization", ordering="organization__name")
+    def organization_link(self, obj: Payment) -> str:
+        return _organization_link(obj)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ("stripe_refund_id", "order_link", "organization_link", "status", "amount_cents", "currency")
+    list_filter = ("status",)
+    search_fields = ("stripe_refund_id", "payment__stripe_payment_intent_id")
+    list_select_related = ("payment__order", "organization")
+
+    @admin.display(description="order")
+    def order_link(self, obj: Refund) -> str:
+        return _order_link(obj.payment.order)
+
+    @admin.display(description="organization", ordering="organization__name")
+    def organization_link(self, obj: Refund) -> str:
         return _organization_link(obj)
 
 

@@ -235,6 +235,11 @@ def plan_save(*, actor: AbstractBaseUser | None, plan: Plan, data: dict[str, Any
     """
     with transaction.atomic():
         creating = plan._state.adding
+        wants_default = (data or {}).get("is_default", plan.is_default if creating else False)
+        previous_default = Plan.objects.select_for_update().filter(is_default=True).exclude(pk=plan.pk).first()
+        if wants_default and previous_default is not None:
+            # One default plan: the new one takes over (its organizations are re-copied below).
+            Plan.objects.filter(pk=previous_default.pk).update(is_default=False)
         if creating:
             plan.full_clean()
             plan.save(force_insert=True)
@@ -245,6 +250,8 @@ def plan_save(*, actor: AbstractBaseUser | None, plan: Plan, data: dict[str, Any
                 new_values={name: getattr(plan, name) for name in ("code", *PLAN_FIELDS)},
                 actor=actor,
             )
+            if plan.is_default:
+                _plan_reapply(plan=plan, actor=actor)
             return plan
         locked = Plan.objects.select_for_update().get(pk=plan.pk)
         changes = model_update(instance=locked, fields=PLAN_FIELDS, data=data or {})

@@ -13,7 +13,9 @@ from apps.organizations.tests.factories import OrganizationFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("model", ["plan", "subscription", "invoice", "checkoutsession", "stripeevent"])
+@pytest.mark.parametrize(
+    "model", ["plan", "subscription", "invoice", "checkoutsession", "stripeevent", "payment", "refund"]
+)
 def test_changelists_run_constant_queries(admin_client, plans, model, django_assert_max_num_queries):
     for _ in range(5):
         InvoiceFactory(subscription=SubscriptionFactory())
@@ -98,3 +100,40 @@ def test_reprocess_action_queues_the_events_again(admin_client, plans, django_ca
     event.refresh_from_db()
     assert event.status == StripeEvent.Status.IGNORED  # reprocessed: no handler for this type
     assert event.attempts == 1
+
+
+def test_payments_and_refunds_link_to_their_order_and_organization(admin_client, plans, organization):
+    from apps.billing.models import Payment, Refund
+    from apps.orders.tests.factories import OrderFactory
+
+    order = OrderFactory(organization=organization)
+    payment = Payment.objects.create(
+        order=order,
+        organization=organization,
+        stripe_payment_intent_id="pi_admin",
+        amount_cents=order.total_cents,
+        currency="USD",
+        status="succeeded",
+    )
+    Refund.objects.create(
+        payment=payment,
+        organization=organization,
+        stripe_refund_id="re_admin",
+        amount_cents=100,
+        currency="USD",
+        status="succeeded",
+    )
+
+    for model in ("payment", "refund"):
+        page = admin_client.get(f"/admin/billing/{model}/").content.decode()
+        assert f"/admin/orders/order/{order.pk}/change/" in page
+        assert f"/admin/organizations/organization/{organization.pk}/change/" in page
+
+
+def test_making_another_plan_the_default_moves_the_flag(admin_client, plans):
+    from apps.billing.models import Plan
+    from apps.billing.services import plan_save
+
+    plan_save(actor=None, plan=plans["pro"], data={"is_default": True})
+
+    assert list(Plan.objects.filter(is_default=True).values_list("code", flat=True)) == ["pro"]
