@@ -17,6 +17,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -317,6 +318,8 @@ def _transition(
             raise InvalidTransition(
                 details={"status": locked.status, "transition": name, "allowed": locked.allowed_transitions}
             ) from exc
+        if name == "ship":  # the whole order leaves in one shipment
+            locked.items.update(fulfilled_quantity=F("quantity"))
         if name in {"cancel", "refund"}:
             _return_stock(locked)
         locked.save(update_fields=LIFECYCLE_FIELDS)
