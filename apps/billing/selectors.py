@@ -14,6 +14,7 @@ from apps.billing.services.plans import (
     live_subscription,
     organization_features,
     organization_limits,
+    usage_period_start,
 )
 from apps.catalog.selectors import product_count
 from apps.organizations.models import Organization
@@ -21,13 +22,21 @@ from apps.organizations.selectors import member_count, scope_to_organization
 
 RECENT_INVOICES = 12
 
+
 # How much of each limit an organization uses. Apps that own a limited thing register a counter;
-# a limit without one reports ``used: null``. The lead adds, when orders and webhooks merge:
-#   register_usage_counter(Limit.ORDERS_PER_MONTH, lambda org: <orders since usage_period_start(org)>)
+# a limit without one reports ``used: null``. The lead adds, when webhooks merge:
 #   register_usage_counter(Limit.WEBHOOK_ENDPOINTS, lambda org: <live endpoints of org>)
+def _orders_this_month(organization: Organization) -> int:
+    from apps.orders.models import Order
+
+    since = usage_period_start(organization=organization)
+    return Order.objects.filter(organization=organization, created_at__gte=since).count()
+
+
 USAGE_COUNTERS: dict[str, Callable[[Organization], int]] = {
     Limit.PRODUCTS: lambda organization: product_count(organization=organization),
     Limit.MEMBERS: lambda organization: member_count(organization=organization),
+    Limit.ORDERS_PER_MONTH: _orders_this_month,
 }
 
 

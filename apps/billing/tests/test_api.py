@@ -70,7 +70,8 @@ def test_overview_of_a_free_organization_shows_usage_against_each_limit(
     assert data["features"] == {"webhooks": False, "analytics": False, "graphql": False}
     assert data["usage"]["products"] == {"used": 3, "limit": 50}
     assert data["usage"]["members"] == {"used": 2, "limit": 5}
-    assert data["usage"]["orders_per_month"]["limit"] == 100
+    assert data["usage"]["orders_per_month"] == {"used": 0, "limit": 100}
+    assert data["usage"]["webhook_endpoints"] == {"used": None, "limit": 0}
     assert data["invoices"] == []
 
 
@@ -82,7 +83,7 @@ def test_overview_shows_the_subscription_period_and_recent_invoices(
     InvoiceFactory.create_batch(3, subscription=subscription)
     client = api_client_for(owner)
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = client.get(billing_url(organization))
 
     data = response.json()
