@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from apps.orders.models import Order, OrderItem
+from apps.orders.models import Order
 from apps.orders.services import MAX_LINES, MAX_QUANTITY
 
 # Seen only by members of the order's organization.
@@ -87,68 +87,52 @@ class ProductSnapshotSerializer(serializers.Serializer):
     attributes = serializers.DictField()
 
 
-class OrderItemOutputSerializer(serializers.ModelSerializer):
+class OrderItemOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
     product = serializers.UUIDField(source="product_id", allow_null=True, read_only=True)
     product_snapshot = ProductSnapshotSerializer(read_only=True)
-
-    class Meta:
-        model = OrderItem
-        fields = (
-            "id",
-            "product",
-            "product_snapshot",
-            "quantity",
-            "unit_price_cents",
-            "total_cents",
-            "fulfilled_quantity",
-        )
-        read_only_fields = fields
+    quantity = serializers.IntegerField(read_only=True)
+    unit_price_cents = serializers.IntegerField(read_only=True)
+    total_cents = serializers.IntegerField(read_only=True)
+    fulfilled_quantity = serializers.IntegerField(read_only=True)
 
 
-class OrderSummaryOutputSerializer(serializers.ModelSerializer):
+# Plain serializers, not ModelSerializers: building a ModelSerializer's fields on every response
+# costs more than the rest of the rendering.
+class OrderSummaryOutputSerializer(serializers.Serializer):
     """An order as the reader may see it: ``internal_notes``, ``metadata`` and the payment intent for members only."""
 
+    id = serializers.UUIDField(read_only=True)
     organization = serializers.UUIDField(source="organization_id", read_only=True)
+    order_number = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=Order.Status.choices, read_only=True)
+    payment_status = serializers.ChoiceField(choices=Order.PaymentStatus.choices, read_only=True)
+    fulfillment_status = serializers.ChoiceField(choices=Order.FulfillmentStatus.choices, read_only=True)
     customer = serializers.UUIDField(source="user_id", allow_null=True, read_only=True)
+    customer_email = serializers.EmailField(read_only=True)
+    subtotal_cents = serializers.IntegerField(read_only=True)
+    discount_cents = serializers.IntegerField(read_only=True)
+    tax_cents = serializers.IntegerField(read_only=True)
+    shipping_cents = serializers.IntegerField(read_only=True)
+    total_cents = serializers.IntegerField(read_only=True)
+    currency = serializers.CharField(read_only=True)
     shipping_address = AddressSerializer(read_only=True)
     billing_address = AddressSerializer(read_only=True)
-
-    class Meta:
-        model = Order
-        fields = (
-            "id",
-            "organization",
-            "order_number",
-            "status",
-            "payment_status",
-            "fulfillment_status",
-            "customer",
-            "customer_email",
-            "subtotal_cents",
-            "discount_cents",
-            "tax_cents",
-            "shipping_cents",
-            "total_cents",
-            "currency",
-            "shipping_address",
-            "billing_address",
-            "customer_notes",
-            "internal_notes",
-            "metadata",
-            "stripe_payment_intent_id",
-            "carrier",
-            "tracking_number",
-            "cancel_reason",
-            "confirmed_at",
-            "shipped_at",
-            "delivered_at",
-            "cancelled_at",
-            "refunded_at",
-            "created_at",
-            "updated_at",
-        )
-        read_only_fields = fields
-        extra_kwargs = {name: {"required": False} for name in MEMBER_ONLY_FIELDS}
+    customer_notes = serializers.CharField(read_only=True)
+    # Output only; not read_only so that the schema does not list them as always present.
+    internal_notes = serializers.CharField(required=False, help_text="Members only.")
+    metadata = serializers.DictField(required=False, help_text="Members only.")
+    stripe_payment_intent_id = serializers.CharField(required=False, help_text="Members only.")
+    carrier = serializers.CharField(read_only=True)
+    tracking_number = serializers.CharField(read_only=True)
+    cancel_reason = serializers.CharField(read_only=True)
+    confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    shipped_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    delivered_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    refunded_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -161,14 +145,6 @@ class OrderSummaryOutputSerializer(serializers.ModelSerializer):
 class OrderListOutputSerializer(OrderSummaryOutputSerializer):
     item_count = serializers.IntegerField(read_only=True)
 
-    class Meta(OrderSummaryOutputSerializer.Meta):
-        fields = (*OrderSummaryOutputSerializer.Meta.fields, "item_count")
-        read_only_fields = fields
-
 
 class OrderOutputSerializer(OrderSummaryOutputSerializer):
     items = OrderItemOutputSerializer(many=True, read_only=True)
-
-    class Meta(OrderSummaryOutputSerializer.Meta):
-        fields = (*OrderSummaryOutputSerializer.Meta.fields, "items")
-        read_only_fields = fields

@@ -286,7 +286,8 @@ def test_status_cannot_be_assigned_directly(organization):
 
 
 def test_each_transition_sets_its_facts(organization):
-    order = OrderFactory(organization=organization, status="pending")
+    mug = ProductFactory(organization=organization)
+    order = OrderFactory(organization=organization, status="pending", lines=[(mug, 3)])
 
     order = services.order_confirm(order=order)
     assert order.confirmed_at is not None
@@ -294,6 +295,7 @@ def test_each_transition_sets_its_facts(organization):
     order = services.order_ship(order=order, carrier="DHL", tracking_number=" JD0001 ")
     assert (order.carrier, order.tracking_number, order.fulfillment_status) == ("DHL", "JD0001", "fulfilled")
     assert order.shipped_at is not None
+    assert list(order.items.values_list("fulfilled_quantity", flat=True)) == [3]
     order = services.order_deliver(order=order)
     assert (order.delivered_at is not None, order.fulfillment_status) == (True, "delivered")
     order = services.order_refund(order=order, reason="Broken on arrival")
