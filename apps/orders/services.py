@@ -22,6 +22,8 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from apps.audit.services import record
+from apps.billing.models import Limit
+from apps.billing.services.plans import plan_limit_check, usage_period_start
 from apps.catalog.models import Product
 from apps.catalog.services import stock_release, stock_reserve
 from apps.core.events import publish_event
@@ -258,6 +260,14 @@ def order_place(
         # Locks, in this order for every placement: products (primary-key order), then the counter.
         stock_reserve(quantities=lines)
         order.order_number = _next_order_number(organization.pk)
+        # The counter's row lock serializes an organization's placements, so this count is exact.
+        plan_limit_check(
+            organization=organization,
+            limit=Limit.ORDERS_PER_MONTH,
+            current=Order.objects.filter(
+                organization=organization, created_at__gte=usage_period_start(organization=organization)
+            ).count(),
+        )
         order.save(force_insert=True)
         record(
             action="order.created",

@@ -214,3 +214,45 @@ def test_concurrent_creates_never_exceed_the_limit():
     # then: exactly one got the last slot
     assert sorted(results) == ["limit"] * 5 + ["ok"]
     assert Product.objects.filter(organization=organization).count() == 50
+
+
+def test_orders_per_month_is_enforced_when_placing_an_order(plans, organization, user):
+    # given: a plan allowing one order a month, and one order already placed
+    from apps.orders import services as order_services
+    from apps.orders.models import Order
+
+    organization.limits = {**organization_limits(organization=organization), "orders_per_month": 1}
+    organization.save(update_fields=["limits", "updated_at"])
+    product = ProductFactory(organization=organization, inventory_quantity=5)
+    address = {"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "US"}
+    order_services.order_place(
+        user=user, organization=organization, items=[{"product": product.pk, "quantity": 1}], shipping_address=address
+    )
+    # when / then: the second is refused and nothing of it is kept
+    with pytest.raises(PlanLimitReached) as exc:
+        order_services.order_place(
+            user=user,
+            organization=organization,
+            items=[{"product": product.pk, "quantity": 1}],
+            shipping_address=address,
+        )
+    assert exc.value.details["limit"] == "orders_per_month"
+    assert exc.value.details["current"] == 1
+    assert Order.objects.filter(organization=organization).count() == 1
+    product.refresh_from_db()
+    assert product.inventory_quantity == 4
+
+
+def test_webhook_endpoints_need_the_feature_and_respect_the_limit(plans, owner, organization):
+    from apps.webhooks import services as webhook_services
+
+    on_default_plan(organization)  # free: no webhooks
+    with pytest.raises(FeatureNotInPlan):
+        webhook_services.webhook_endpoint_create(actor=owner, organization=organization, url="https://h.example.com/a")
+    on_plan(organization, "pro")
+    organization.limits = {**organization.limits, "webhook_endpoints": 1}
+    organization.save(update_fields=["limits", "updated_at"])
+    webhook_services.webhook_endpoint_create(actor=owner, organization=organization, url="https://h.example.com/a")
+    with pytest.raises(PlanLimitReached) as exc:
+        webhook_services.webhook_endpoint_create(actor=owner, organization=organization, url="https://h.example.com/b")
+    assert exc.value.details["limit"] == "webhook_endpoints"
