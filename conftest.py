@@ -100,3 +100,42 @@ def _clear_cache():
 
     yield
     cache.delete_pattern("*")
+
+
+# --- Stripe: a real local server (localstripe + olympus/stripe_local.py), one per xdist worker ---
+
+
+@pytest.fixture(scope="session")
+def stripe_server():
+    from apps.billing.tests.stripe_server import LocalStripe
+
+    server = LocalStripe.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_api(stripe_server, settings):
+    """Point this test's Stripe calls at the local server."""
+    settings.STRIPE_API_BASE = stripe_server.url
+    return stripe_server
+
+
+@pytest.fixture
+def plans(db):
+    """The seeded plans by code (re-seeded when a transactional test flushed the table)."""
+    from apps.billing.models import Plan
+    from apps.billing.plans_seed import seed_default_plans
+
+    seed_default_plans(Plan)
+    return {plan.code: plan for plan in Plan.objects.all()}
+
+
+@pytest.fixture
+def stripe_prices(stripe_api, plans):
+    """The paid plans with their prices created in the local Stripe (ids stored on the plans)."""
+    from apps.billing.models import Plan
+    from apps.billing.services import plan_prices_sync
+
+    plan_prices_sync()
+    return {plan.code: plan for plan in Plan.objects.all()}

@@ -27,6 +27,9 @@ app.conf.task_routes = {
     "apps.webhooks.tasks.*": {"queue": "webhooks"},
     "apps.orders.tasks.send_order_email": {"queue": "emails"},  # exact names win over the globs
     "apps.orders.tasks.*": {"queue": "orders"},
+    # Stripe events are processed on the webhooks queue, billing emails on the emails queue.
+    "apps.billing.tasks.stripe_*": {"queue": "webhooks"},
+    "apps.billing.tasks.send_payment_failed_email": {"queue": "emails"},
     "apps.billing.tasks.*": {"queue": "orders"},
     "apps.analytics.tasks.*": {"queue": "analytics"},
     "apps.audit.tasks.*": {"queue": "maintenance"},

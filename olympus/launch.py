@@ -1,18 +1,22 @@
 """`make run`: bring the whole platform up in one terminal.
 
 Starts (or reuses) the embedded PostgreSQL and Redis when their URLs are unset,
-migrates, loads the demo data, then runs web (gunicorn), a Celery worker and
-Celery beat under honcho. Ctrl-C stops the processes; the embedded servers stop
+and a local Stripe (localstripe, see ``olympus/stripe_local.py``) when
+``STRIPE_SECRET_KEY`` is unset, migrates, loads the demo data, then runs web
+(gunicorn), a Celery worker and Celery beat under honcho. Ctrl-C stops the processes; the embedded servers stop
 with the last process that uses them.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,8 +35,76 @@ def choose_port(preferred: int, attempts: int = 20) -> int:
     raise SystemExit(f"No free port in {preferred}..{preferred + attempts - 1}; set OLYMPUS_PORT.")
 
 
+# Demo mode (no STRIPE_SECRET_KEY): keys the local Stripe accepts, and the secret it signs webhooks with.
+DEMO_STRIPE = {
+    "STRIPE_SECRET_KEY": "sk_test_olympus_demo",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_olympus_demo",
+    "STRIPE_WEBHOOK_SECRET": "whsec_olympus_demo",
+}
+
+
+def start_demo_stripe(*, web_port: int) -> subprocess.Popen | None:
+    """Without STRIPE_SECRET_KEY, run a local Stripe (localstripe + olympus/stripe_local.py) for the demo.
+
+    It keeps its state in .data/localstripe.pickle, delivers its signed webhooks
+    to this server's /webhooks/stripe, and stops with us. The variables it
+    needs are exported so web, worker and beat talk to it, never to Stripe.
+    """
+    import environ
+
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # a key in .env means real Stripe
+    if os.environ.get("STRIPE_SECRET_KEY"):
+        return None
+    if importlib.util.find_spec("localstripe") is None:
+        print("  stripe:   no STRIPE_SECRET_KEY and no localstripe: billing endpoints answer 503", flush=True)
+        return None
+    from olympus.embedded import data_dir
+
+    data_dir().mkdir(parents=True, exist_ok=True)
+    port = choose_port(int(os.environ.get("OLYMPUS_STRIPE_PORT", "8420")))
+    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "olympus.stripe_local",
+            "--port",
+            str(port),
+            "--data-file",
+            str(data_dir() / "localstripe.pickle"),
+            "--webhook-url",
+            f"http://127.0.0.1:{web_port}/webhooks/stripe",
+            "--webhook-secret",
+            DEMO_STRIPE["STRIPE_WEBHOOK_SECRET"],
+            "--parent-pid",
+            str(os.getpid()),
+        ],
+        cwd=BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    line = process.stdout.readline()
+    try:
+        url = json.loads(line)["url"]
+    except (ValueError, KeyError):
+        process.kill()
+        raise SystemExit(f"The local Stripe did not start: {line}{process.stdout.read()}") from None
+
+    def forward_output() -> None:
+        for output in process.stdout:
+            print(f"stripe   | {output}", end="", flush=True)
+
+    threading.Thread(target=forward_output, daemon=True).start()
+    os.environ.update({**DEMO_STRIPE, "STRIPE_API_BASE": url})
+    return process
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olympus.settings.dev")
+    port = choose_port(int(os.environ.get("OLYMPUS_PORT", "8000")))
+    os.environ["OLYMPUS_PORT"] = str(port)
+    base = f"http://127.0.0.1:{port}"
+    demo_stripe = start_demo_stripe(web_port=port)
     import django
     from django.conf import settings
     from django.core.management import call_command
@@ -45,17 +117,22 @@ def main() -> int:
     call_command("migrate", interactive=False, verbosity=1)
     call_command("sync_periodic_tasks")
     call_command("seed_demo")
+    if demo_stripe is not None:
+        call_command("billing_sync_prices")  # the plans' prices, created once at the local Stripe
     connections.close_all()
 
-    port = choose_port(int(os.environ.get("OLYMPUS_PORT", "8000")))
-    os.environ["OLYMPUS_PORT"] = str(port)
-    base = f"http://127.0.0.1:{port}"
+    stripe_line = (
+        f"  Stripe    local demo server at {settings.STRIPE_API_BASE} (checkout pays with card 4242 4242 4242 4242)\n"
+        if demo_stripe is not None
+        else ""
+    )
     print(
         "\nOlympus is starting:\n"
         f"  API docs  {base}/api/docs/   (ReDoc {base}/api/redoc/, schema {base}/api/schema/)\n"
         f"  Admin     {base}/admin/\n"
         f"  Health    {base}/health   (/ready, /live)\n"
         f"  Metrics   {base}/metrics\n"
+        f"{stripe_line}"
         "Ctrl-C stops everything.\n",
         flush=True,
     )
@@ -78,6 +155,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGHUP, forward)
     code = process.wait()
+    if demo_stripe is not None:
+        demo_stripe.terminate()
+        demo_stripe.wait(timeout=10)
     print("Olympus stopped.", flush=True)
     # honcho exits non-zero when its processes were interrupted: that is a clean stop.
     return 0 if stopping or code in (0, 130, -signal.SIGINT) else code

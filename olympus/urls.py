@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.billing.api.webhooks import StripeWebhookView
 from apps.core import views as core_views
 from apps.graphql.schema import schema as graphql_schema
 from apps.graphql.views import GraphQLView
@@ -16,6 +17,7 @@ api_v1 = [
     path("", include("apps.webhooks.api.urls")),
     path("", include("apps.orders.api.urls")),
     path("", include("apps.analytics.api.urls")),
+    path("", include("apps.billing.api.urls")),
 ]
 
 urlpatterns = [
@@ -29,6 +31,8 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(api_v1)),
     path("graphql", GraphQLView.as_view(schema=graphql_schema), name="graphql"),
+    # Stripe calls this (outside the versioned API; authenticated by its signature only).
+    path("webhooks/stripe", StripeWebhookView.as_view(), name="stripe-webhook"),
     # Anything else under /api/ answers the JSON envelope, never an HTML page.
     re_path(r"^api/", core_views.api_not_found),
 ]

@@ -95,3 +95,8 @@ def product_organizations(*, user: Any, product_ids: list[uuid.UUID]) -> list[Or
     """The user's organizations that own any of these products (for bulk permission checks)."""
     owned = scope_to_organization(Product.objects.alive(), user=user).filter(pk__in=product_ids)
     return list(Organization.objects.filter(pk__in=owned.values("organization_id")))
+
+
+def product_count(*, organization: Organization) -> int:
+    """Products the organization has (not deleted): what the ``products`` plan limit counts."""
+    return Product.objects.alive().filter(organization=organization).count()

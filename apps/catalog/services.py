@@ -19,9 +19,12 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.audit.services import record
+from apps.billing.models import Limit
+from apps.billing.services.plans import plan_limit_check, plan_limit_lock
 from apps.catalog import cache as catalog_cache
 from apps.catalog.errors import InsufficientStock
 from apps.catalog.models import Product
+from apps.catalog.selectors import product_count
 from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, NotFound, ValidationError
 from apps.core.services import model_update
@@ -104,8 +107,16 @@ def _event(product: Product, event_type: str, **payload: Any) -> None:
 
 
 def product_create(*, organization: Organization, data: Mapping[str, Any], status: str | None = None) -> Product:
-    """Create a product; slug from the name when not given, currency from the organization."""
+    """Create a product; slug from the name when not given, currency from the organization.
+
+    The plan's ``products`` limit is checked under a lock on the organization,
+    so concurrent creates cannot overshoot it (402 ``PLAN_LIMIT_REACHED``).
+    """
     with transaction.atomic():
+        organization = plan_limit_lock(organization=organization)
+        plan_limit_check(
+            organization=organization, limit=Limit.PRODUCTS, current=product_count(organization=organization)
+        )
         fields = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
         fields.setdefault("currency", (organization.settings or {}).get("currency", "USD"))
         if not fields.get("slug"):

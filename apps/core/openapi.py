@@ -31,6 +31,23 @@ ERROR_DESCRIPTIONS = {
     "429": "RATE_LIMIT_EXCEEDED: slow down; see Retry-After.",
     "500": "INTERNAL_ERROR: logged with the request id; no internals are returned.",
 }
+# Statuses only some operations answer; declare them with ``documented_error("402")``.
+ERROR_DESCRIPTIONS_OPTIONAL = {
+    "402": (
+        "PLAN_LIMIT_REACHED or FEATURE_NOT_IN_PLAN: the organization's plan does not allow this; "
+        "details name the limit (with the current count) or feature, the plan, and the plan that lifts it."
+    ),
+    "409": "CONFLICT: the request conflicts with the current state (details.reason says how).",
+    "422": "IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with a different body.",
+    "503": "SERVICE_UNAVAILABLE: a service this needs (e.g. the payment provider) is unavailable; retry later.",
+}
+
+
+def documented_error(status: str, description: str | None = None) -> Any:
+    """An error-envelope response for ``extend_schema(responses={...})``."""
+    from drf_spectacular.utils import OpenApiResponse
+
+    return OpenApiResponse(ErrorEnvelopeSerializer, description=description or ERROR_DESCRIPTIONS_OPTIONAL[status])
 
 
 class AutoSchema(_AutoSchema):

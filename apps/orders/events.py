@@ -18,6 +18,8 @@ ORDER_DELIVERED = "order.delivered"
 ORDER_CANCELLED = "order.cancelled"
 ORDER_REFUNDED = "order.refunded"
 ORDER_UPDATED = "order.updated"
+# The payment provider reported on the payment (payment_status, PaymentIntent id): billing calls it.
+ORDER_PAYMENT_UPDATED = "order.payment_updated"
 
 # Transition name -> the event it publishes.
 TRANSITION_EVENTS = {

@@ -22,6 +22,8 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from apps.audit.services import record
+from apps.billing.models import Limit
+from apps.billing.services.plans import plan_limit_check, usage_period_start
 from apps.catalog.models import Product
 from apps.catalog.services import stock_release, stock_reserve
 from apps.core.events import publish_event
@@ -259,6 +261,14 @@ def order_place(
         # Locks, in this order for every placement: products (primary-key order), then the counter.
         stock_reserve(quantities=lines)
         order.order_number = _next_order_number(organization.pk)
+        # The counter's row lock serializes an organization's placements, so this count is exact.
+        plan_limit_check(
+            organization=organization,
+            limit=Limit.ORDERS_PER_MONTH,
+            current=Order.objects.filter(
+                organization=organization, created_at__gte=usage_period_start(organization=organization)
+            ).count(),
+        )
         order.save(force_insert=True)
         record(
             action="order.created",
@@ -415,6 +425,59 @@ def order_update(*, order: Order, data: Mapping[str, Any], actor: AbstractBaseUs
                 event_type=events.ORDER_UPDATED,
                 organization_id=locked.organization_id,
                 payload=_payload(locked, fields=changes.fields),
+            )
+    return locked
+
+
+# --- payment (reported by billing) ----------------------------------------------------
+
+# Where a payment status may go next: a captured payment never turns back into failed,
+# and a refunded one stays refunded (the refund transition sets that).
+PAYMENT_STATUS_NEXT = {
+    Order.PaymentStatus.PENDING: {"authorized", "captured", "failed"},
+    Order.PaymentStatus.FAILED: {"authorized", "captured", "failed"},
+    Order.PaymentStatus.AUTHORIZED: {"captured", "failed"},
+    Order.PaymentStatus.CAPTURED: {"refunded"},
+    Order.PaymentStatus.REFUNDED: set(),
+}
+
+
+def order_payment_update(
+    *,
+    order: Order,
+    payment_status: str | None = None,
+    stripe_payment_intent_id: str | None = None,
+    actor: AbstractBaseUser | None = None,
+) -> Order:
+    """Record what the payment provider says about the order's payment; never the lifecycle ``status``.
+
+    Billing calls it from Stripe's webhooks: ``payment_status`` moves only
+    forward (``PAYMENT_STATUS_NEXT``), so a late or repeated event changes
+    nothing. Confirming a paid order is :func:`order_confirm`; a full refund is
+    :func:`order_refund`. Not ``durable``: it nests in the caller's transaction.
+    """
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        data: dict[str, Any] = {}
+        if stripe_payment_intent_id is not None:
+            data["stripe_payment_intent_id"] = stripe_payment_intent_id
+        if payment_status is not None and payment_status in PAYMENT_STATUS_NEXT[locked.payment_status]:
+            data["payment_status"] = payment_status
+        changes = model_update(instance=locked, fields=("payment_status", "stripe_payment_intent_id"), data=data)
+        if changes:
+            record(
+                action=events.ORDER_PAYMENT_UPDATED,
+                resource_type="order",
+                resource_id=locked.pk,
+                organization=locked.organization_id,
+                old_values=changes.old,
+                new_values=changes.new,
+                **({"actor": actor} if actor is not None else {}),
+            )
+            publish_event(
+                event_type=events.ORDER_PAYMENT_UPDATED,
+                organization_id=locked.organization_id,
+                payload=_payload(locked, payment_status=locked.payment_status, fields=changes.fields),
             )
     return locked
 

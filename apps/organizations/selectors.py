@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, QuerySet
+from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 
 from apps.core.exceptions import NotFound
@@ -126,3 +127,15 @@ def organization_owner_emails(*, organization_id: uuid.UUID | str) -> list[str]:
         .order_by("created_at")
         .values_list("user__email", flat=True)
     )
+
+
+def member_count(*, organization: Organization) -> int:
+    """How many members the organization has (the ``members`` plan limit counts these)."""
+    return Membership.objects.filter(organization=organization).count()
+
+
+def open_invitation_count(*, organization: Organization) -> int:
+    """Invitations not accepted, revoked or expired: each holds a seat until it is answered."""
+    return Invitation.objects.filter(
+        organization=organization, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).count()

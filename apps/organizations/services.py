@@ -28,6 +28,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.audit.services import record
+from apps.billing.models import Limit
+from apps.billing.services.plans import plan_limit_check, plan_limit_lock
 from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from apps.core.services import model_update
@@ -42,7 +44,7 @@ from apps.organizations.models import (
     OrganizationUserObjectPermission,
 )
 from apps.organizations.roles import ALL_PERMISSIONS, GRANTABLE_PERMISSIONS, ROLE_PERMISSIONS, Role
-from apps.organizations.selectors import organization_permissions
+from apps.organizations.selectors import member_count, open_invitation_count, organization_permissions
 
 User = AbstractBaseUser
 UNSET: Any = object()
@@ -353,10 +355,17 @@ def membership_create(
     invited_by: User | None = None,
     invited_at: Any = None,
 ) -> Membership:
-    """Add ``user`` with ``role`` (trusted callers: organization creation, invitations, seeds)."""
+    """Add ``user`` with ``role`` (trusted callers: organization creation, invitations, seeds).
+
+    The plan's ``members`` limit is checked under the organization's lock (402 ``PLAN_LIMIT_REACHED``).
+    """
     with transaction.atomic():
+        organization = plan_limit_lock(organization=organization)
         if Membership.objects.filter(organization=organization, user=user).exists():
             raise Conflict("This user is already a member.", details={"reason": "already_member"})
+        plan_limit_check(
+            organization=organization, limit=Limit.MEMBERS, current=member_count(organization=organization)
+        )
         membership = Membership(
             organization=organization,
             user=user,
@@ -506,6 +515,8 @@ def invitation_create(*, actor: User, organization: Organization, email: str, ro
 
     Inviting an existing member or an address with an open invitation is a
     409; an expired open invitation is superseded. Only owners invite owners.
+    An open invitation holds a seat: members plus open invitations may not
+    exceed the plan's ``members`` limit (402).
     """
     email = email.strip().lower()
     with transaction.atomic():
@@ -526,6 +537,11 @@ def invitation_create(*, actor: User, organization: Organization, email: str, ro
                     details={"reason": "already_invited", "invitation_id": str(open_invitation.pk)},
                 )
             model_update(instance=open_invitation, fields=["revoked_at"], data={"revoked_at": timezone.now()})
+        plan_limit_check(
+            organization=organization,
+            limit=Limit.MEMBERS,
+            current=member_count(organization=organization) + open_invitation_count(organization=organization),
+        )
         now = timezone.now()
         invitation = Invitation(
             organization=organization,

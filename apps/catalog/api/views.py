@@ -20,6 +20,7 @@ from apps.catalog.api.serializers import (
     represent_rows,
 )
 from apps.core.exceptions import ValidationError
+from apps.core.openapi import documented_error
 from apps.core.pagination import CursorPagination
 from apps.organizations.permissions import require_permission, resolve_organization
 
@@ -123,7 +124,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Create a product (member+ of the organization)",
         request=ProductCreateSerializer,
-        responses={201: ProductOutputSerializer},
+        responses={201: ProductOutputSerializer, 402: documented_error("402")},
     )
     def create(self, request):
         serializer = ProductCreateSerializer(data=request.data)

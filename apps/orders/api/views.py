@@ -6,6 +6,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from apps.billing.api.payments import REFUND_SCHEMA, has_stripe_payment, stripe_refund
 from apps.core.exceptions import PermissionDenied
 from apps.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from apps.core.idempotency import REPLAYED_HEADER, idempotent_response
@@ -209,7 +210,10 @@ class OrderViewSet(viewsets.GenericViewSet):
     def cancel(self, request, pk=None):
         return self._transition(request, pk, "cancel", OrderReasonInputSerializer)
 
-    @_transition_schema("Refund a confirmed or later order; returns its stock", OrderReasonInputSerializer)
+    @REFUND_SCHEMA
     @action(detail=True, methods=["post"])
     def refund(self, request, pk=None):
+        order = self._get(pk)
+        if has_stripe_payment(order):  # billing: money paid through Stripe goes back through Stripe
+            return stripe_refund(request, order)
         return self._transition(request, pk, "refund", OrderReasonInputSerializer)

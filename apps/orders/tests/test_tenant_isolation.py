@@ -44,9 +44,28 @@ MATRIX = [
     row("order-cancel", "post", f"{ORDERS}/{{pending}}/cancel/", (200, 200, 200, 403, 404, 200)),
     row("order-cancel-confirmed", "post", f"{ORDERS}/{{confirmed}}/cancel/", (200, 200, 200, 403, 404, 409)),
     row("order-refund", "post", f"{ORDERS}/{{delivered}}/refund/", (200, 200, 200, 403, 404, 403)),
+    # billing: the customer pays; members with change_orders refund a Stripe payment through Stripe (202)
+    row("order-payment", "post", f"{ORDERS}/{{pending}}/payment/", (403, 403, 403, 403, 404, 200)),
+    row(
+        "order-refund-stripe", "post", f"{ORDERS}/{{paid}}/refund/", (202, 202, 202, 403, 404, 403), {"amount_cents": 1}
+    ),
+    row("foreign-order-payment", "post", f"{ORDERS}/{{foreign}}/payment/", (404, 404, 404, 404, 200, 404)),
     row("foreign-order-detail", "get", f"{ORDERS}/{{foreign}}/", (404, 404, 404, 404, 200, 404)),
     row("foreign-order-confirm", "post", f"{ORDERS}/{{foreign}}/confirm/", (404, 404, 404, 404, 200, 404)),
 ]
+
+
+def paid_order(stripe, world):
+    """A confirmed order of the customer, paid through the local Stripe (as the billing webhooks leave it)."""
+    from apps.billing.services import on_payment_intent, order_payment_intent
+    from apps.billing.tests.stripe_server import confirm_payment
+    from apps.orders.models import Order
+
+    order = Order.objects.get(pk=world["ids"]["pending"])
+    payment, _ = order_payment_intent(user=world["users"]["customer"], order=order)
+    intent = confirm_payment(stripe, payment.stripe_payment_intent_id)
+    on_payment_intent(intent.to_dict())
+    return order.pk
 
 
 @pytest.fixture
@@ -84,8 +103,12 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
         for caller in CALLERS
     ],
 )
-def test_tenant_isolation(world, api_client, api_client_for, method, path, body, caller, expected):
+def test_tenant_isolation(world, api_client, api_client_for, request, method, path, body, caller, expected):
     client = api_client if caller == "anonymous" else api_client_for(world["users"][caller])
+    if "/payment/" in path or "{paid}" in path:  # billing rows talk to the local Stripe
+        stripe = request.getfixturevalue("stripe_api")
+        if "{paid}" in path:
+            world["ids"]["paid"] = paid_order(stripe, world)
     url = path.format(**world["ids"])
     if body == "placement":
         body = world["placement"]

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.openapi import documented_error
 from apps.organizations import selectors, services
 from apps.organizations.api import serializers as s
 from apps.organizations.api.filters import InvitationFilter
@@ -160,7 +161,7 @@ class MembershipViewSet(
     create=extend_schema(
         summary="Invite someone by email (owner, admin; owners: owner only)",
         request=s.InvitationCreateInputSerializer,
-        responses={201: s.InvitationOutputSerializer},
+        responses={201: s.InvitationOutputSerializer, 402: documented_error("402")},
     ),
     destroy=extend_schema(summary="Revoke an invitation (owner, admin)", responses={204: None}),
 )

@@ -6,13 +6,27 @@ import factory
 from django.utils import timezone
 
 from apps.accounts.tests.factories import UserFactory
+from apps.billing.models import Feature, Limit
 from apps.organizations import services
 from apps.organizations.models import DEFAULT_SETTINGS, Invitation, Membership, Organization
 from apps.organizations.roles import Role
 
 
+def unlimited_plan() -> dict[str, dict]:
+    """Features and limits of a plan without limits: factory organizations are not on ``free``."""
+    return {
+        "features": dict.fromkeys(Feature.values, True),
+        "limits": dict.fromkeys(Limit.values),
+    }
+
+
 class OrganizationFactory(factory.django.DjangoModelFactory):
-    """An organization with its role groups but no members (use MembershipFactory or ``with_owner``)."""
+    """An organization with its role groups but no members (use MembershipFactory or ``with_owner``).
+
+    It carries an unlimited plan copy so that tests of other rules never trip
+    over plan limits; billing tests pass ``features={}, limits={}`` (the
+    default plan, as a new organization has) or a plan's values.
+    """
 
     class Meta:
         model = Organization
@@ -21,6 +35,8 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Organization {n}")
     slug = factory.Sequence(lambda n: f"organization-{n}")
     settings = factory.LazyFunction(lambda: dict(DEFAULT_SETTINGS))
+    features = factory.LazyFunction(lambda: unlimited_plan()["features"])
+    limits = factory.LazyFunction(lambda: unlimited_plan()["limits"])
 
     @factory.post_generation
     def _role_groups(obj, create, extracted, **kwargs):

@@ -14,6 +14,7 @@ isolation tests. Conventions:
   its dead-lettered deliveries), and ``{foreign_membership}`` /
   ``{foreign_invitation}`` / ``{foreign_endpoint}`` / ``{foreign_delivery}``
   (rows of the other organization, reached through this organization's URL: 404).
+  ``{foreign_org}`` is the other organization, named in a request body.
   Extend ``world`` with the ids your rows need.
 """
 
@@ -38,6 +39,15 @@ def row(name, method, path, expected, body=None, anonymous=401):
 
 
 PRODUCTS = "/api/v1/products"
+BILLING = "/api/v1/billing"
+CHECKOUT_BODY = {
+    "organization": "{org}",
+    "plan": "pro",
+    "interval": "month",
+    "success_url": "https://app.example.com/done",
+    "cancel_url": "https://app.example.com/billing",
+}
+PORTAL_BODY = {"organization": "{org}", "return_url": "https://app.example.com/billing"}
 
 
 MATRIX = [
@@ -153,6 +163,29 @@ MATRIX = [
         f"{ORG}/webhooks/{{endpoint}}/deliveries/{{foreign_delivery}}/",
         (404, 404, 403, 403, 404),
     ),
+    # billing (owner changes, admin reads; checkout and portal name the organization in the body)
+    row("billing-plans", "get", f"{BILLING}/plans/", (200, 200, 200, 200, 200), anonymous=200),
+    row("billing-overview", "get", f"{ORG}/billing/", (200, 200, 403, 403, 404)),
+    # no subscription yet: the owner gets past the permission check to the rule
+    row("billing-cancel", "post", f"{ORG}/billing/cancel", (409, 403, 403, 403, 404)),
+    row("billing-resume", "post", f"{ORG}/billing/resume", (409, 403, 403, 403, 404)),
+    row("billing-checkout", "post", f"{BILLING}/checkout", (201, 403, 403, 403, 404), CHECKOUT_BODY),
+    row(
+        "foreign-billing-checkout",
+        "post",
+        f"{BILLING}/checkout",
+        (404, 404, 404, 404, 201),
+        {**CHECKOUT_BODY, "organization": "{foreign_org}"},
+    ),
+    # no Stripe customer yet: the owner gets past the permission check to the rule
+    row("billing-portal", "post", f"{BILLING}/portal", (409, 403, 403, 403, 404), PORTAL_BODY),
+    row(
+        "foreign-billing-portal",
+        "post",
+        f"{BILLING}/portal",
+        (404, 404, 404, 404, 409),
+        {**PORTAL_BODY, "organization": "{foreign_org}"},
+    ),
 ]
 
 
@@ -189,6 +222,7 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
             "delivery": WebhookDeliveryFactory(endpoint=endpoint, status="failed").pk,
             "foreign_endpoint": foreign_endpoint.pk,
             "foreign_delivery": WebhookDeliveryFactory(endpoint=foreign_endpoint, status="failed").pk,
+            "foreign_org": other_organization.pk,
         },
     }
 
@@ -201,7 +235,9 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
         for caller in CALLERS
     ],
 )
-def test_tenant_isolation(world, api_client, api_client_for, method, path, body, caller, expected):
+def test_tenant_isolation(world, api_client, api_client_for, request, method, path, body, caller, expected):
+    if "/billing" in path:  # billing rows talk to the local Stripe (a real server, started once per worker)
+        request.getfixturevalue("stripe_prices")
     client = api_client if caller == "anonymous" else api_client_for(world["users"][caller])
     url = path.format(**world["ids"])
     body = fill(body, world["ids"])

@@ -1,0 +1,332 @@
+"""Plans, and the limit/feature checks every service that creates a limited thing calls.
+
+An organization's ``features`` and ``limits`` are a copy of its plan's, written
+here only (from the subscription webhooks and plan edits), never by a client.
+A key missing from an organization's copy means "what the default plan says":
+organizations that never had a subscription are on ``free`` without a write.
+
+How a service enforces a limit, inside its own transaction::
+
+    from apps.billing.models import Limit
+    from apps.billing.services import plan_limit_check, plan_limit_lock
+
+    with transaction.atomic():
+        organization = plan_limit_lock(organization=organization)  # concurrent creates queue here
+        plan_limit_check(organization=organization, limit=Limit.PRODUCTS,
+                         current=product_count(organization=organization))
+        ...create the product...
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+import stripe
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import UNSET, record
+from apps.billing.models import LIVE_STATUSES, BillingInterval, Feature, Limit, Plan, Subscription
+from apps.billing.plans_seed import DEFAULT_PLAN_CODE, PLANS
+from apps.billing.stripe_api import stripe_client, stripe_errors
+from apps.core.exceptions import FeatureNotInPlan, PlanLimitReached
+from apps.core.services import model_update
+from apps.organizations.models import Organization
+
+
+def default_plan() -> Plan:
+    """The plan of organizations without a live subscription (``free`` unless staff chose another)."""
+    plan = Plan.objects.filter(is_default=True).first() or Plan.objects.filter(code=DEFAULT_PLAN_CODE).first()
+    if plan is None:  # an empty plan table (e.g. flushed test database): the seed's free plan, unsaved
+        values = next(p for p in PLANS if p["code"] == DEFAULT_PLAN_CODE)
+        return Plan(**values)
+    return plan
+
+
+def live_subscription(*, organization: Organization | Any) -> Subscription | None:
+    """The subscription that gives the organization its plan: the newest live one, if any."""
+    organization_id = getattr(organization, "pk", organization)
+    return (
+        Subscription.objects.select_related("plan")
+        .filter(organization_id=organization_id, status__in=LIVE_STATUSES)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def organization_plan(*, organization: Organization) -> Plan:
+    subscription = live_subscription(organization=organization)
+    return subscription.plan if subscription is not None else default_plan()
+
+
+def plan_features(plan: Plan) -> dict[str, bool]:
+    """A plan's features as the organization stores them: every known feature, on or off."""
+    return {feature: feature in plan.features for feature in Feature.values}
+
+
+def plan_limits(plan: Plan) -> dict[str, int | None]:
+    """A plan's limits as the organization stores them: every known limit (``None``: unlimited)."""
+    return {limit: (plan.limits or {}).get(limit) for limit in Limit.values}
+
+
+def organization_limits(*, organization: Organization) -> dict[str, int | None]:
+    """The limits in force: the organization's copy, and the default plan's for what it lacks."""
+    own = organization.limits or {}
+    fallback = None if set(Limit.values) <= own.keys() else plan_limits(default_plan())
+    return {limit: own[limit] if limit in own else (fallback or {}).get(limit) for limit in Limit.values}
+
+
+def organization_features(*, organization: Organization) -> dict[str, bool]:
+    own = organization.features or {}
+    fallback = None if set(Feature.values) <= own.keys() else plan_features(default_plan())
+    return {
+        feature: bool(own[feature]) if feature in own else bool((fallback or {}).get(feature))
+        for feature in Feature.values
+    }
+
+
+def plan_limit_lock(*, organization: Organization) -> Organization:
+    """Lock the organization row (``FOR NO KEY UPDATE``) and return it fresh, with its current limits.
+
+    Call it first in the transaction that counts and creates: a second
+    concurrent create waits here and then counts the first one's row, so the
+    limit cannot be overshot. Inserting rows that reference the organization
+    is not blocked by this lock.
+    """
+    return Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
+
+
+def _lifting_plan(*, limit: str, needed: int, current: Plan) -> Plan | None:
+    for plan in Plan.objects.filter(is_active=True).exclude(pk=current.pk).order_by("position", "code"):
+        maximum = plan.limit(limit)
+        if limit in (plan.limits or {}) and (maximum is None or maximum >= needed):
+            return plan
+    return None
+
+
+def plan_limit_check(*, organization: Organization, limit: str, current: int, adding: int = 1) -> None:
+    """Refuse (402 ``PLAN_LIMIT_REACHED``) when ``current + adding`` exceeds the organization's ``limit``.
+
+    Call it inside the creating service's transaction after
+    :func:`plan_limit_lock` and after counting ``current`` under that lock.
+    The error names the limit, the current count, the maximum, the current
+    plan and the cheapest plan that lifts it.
+
+    Enforced today: ``products`` in ``apps.catalog.services.product_create``;
+    ``members`` in ``apps.organizations.services.membership_create`` (members)
+    and ``invitation_create`` (members + open invitations).
+
+    To enforce when those branches merge (the lead), inside the service's transaction:
+
+    * ``orders_per_month`` in ``apps.orders.services.order_place``::
+
+          organization = plan_limit_lock(organization=organization)
+          plan_limit_check(
+              organization=organization,
+              limit=Limit.ORDERS_PER_MONTH,
+              current=Order.objects.filter(
+                  organization=organization, created_at__gte=usage_period_start(organization=organization)
+              ).count(),
+          )
+
+    * ``webhook_endpoints`` in the webhook endpoint create service::
+
+          organization = plan_limit_lock(organization=organization)
+          plan_feature_require(organization=organization, feature=Feature.WEBHOOKS)
+          plan_limit_check(organization=organization, limit=Limit.WEBHOOK_ENDPOINTS,
+                           current=<the organization's endpoints that are not deleted>.count())
+    """
+    maximum = organization_limits(organization=organization)[limit]
+    if maximum is None or current + adding <= maximum:
+        return
+    plan = organization_plan(organization=organization)
+    lifting = _lifting_plan(limit=limit, needed=current + adding, current=plan)
+    label = Limit(limit).label.lower()
+    raise PlanLimitReached(
+        f"The {plan.name} plan allows {maximum} {label}; you have {current}."
+        + (f" The {lifting.name} plan allows more." if lifting else ""),
+        details={
+            "limit": limit,
+            "current": current,
+            "maximum": maximum,
+            "plan": plan.code,
+            "upgrade_plan": lifting.code if lifting else None,
+        },
+    )
+
+
+def plan_feature_enabled(*, organization: Organization, feature: str) -> bool:
+    return organization_features(organization=organization)[feature]
+
+
+def plan_feature_require(*, organization: Organization, feature: str) -> None:
+    """Refuse (402 ``FEATURE_NOT_IN_PLAN``) unless the organization's plan has ``feature``.
+
+    The error names the feature, the current plan and the cheapest plan with it.
+    """
+    if plan_feature_enabled(organization=organization, feature=feature):
+        return
+    plan = organization_plan(organization=organization)
+    lifting = (
+        Plan.objects.filter(is_active=True, features__contains=[feature])
+        .exclude(pk=plan.pk)
+        .order_by("position", "code")
+        .first()
+    )
+    raise FeatureNotInPlan(
+        f"The {plan.name} plan does not include {Feature(feature).label.lower()}.",
+        details={"feature": feature, "plan": plan.code, "upgrade_plan": lifting.code if lifting else None},
+    )
+
+
+def usage_period_start(*, organization: Organization, now: datetime | None = None) -> datetime:
+    """Start of the current calendar month in the organization's time zone (for ``orders_per_month``)."""
+    zone = zoneinfo.ZoneInfo((organization.settings or {}).get("timezone") or "UTC")
+    local = (now or timezone.now()).astimezone(zone)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def organization_plan_apply(*, organization: Organization, actor: AbstractBaseUser | None | Any = UNSET) -> Plan:
+    """Copy the plan the organization is on (newest live subscription, else default) onto it.
+
+    Runs inside the caller's transaction with ``organization`` locked;
+    audited (``organization.plan_changed``) when features or limits change.
+    """
+    plan = organization_plan(organization=organization)
+    data = {"features": plan_features(plan), "limits": plan_limits(plan)}
+    changes = model_update(instance=organization, fields=["features", "limits"], data=data)
+    if changes:
+        record(
+            action="organization.plan_changed",
+            resource_type="organization",
+            resource_id=organization.pk,
+            organization=organization,
+            old_values=changes.old,
+            new_values={**changes.new, "plan": plan.code},
+            actor=actor,
+        )
+    return plan
+
+
+PLAN_FIELDS = (
+    "name",
+    "description",
+    "position",
+    "is_active",
+    "is_default",
+    "currency",
+    "monthly_price_cents",
+    "yearly_price_cents",
+    "stripe_price_monthly",
+    "stripe_price_yearly",
+    "features",
+    "limits",
+)
+
+
+def plan_save(*, actor: AbstractBaseUser | None, plan: Plan, data: dict[str, Any] | None = None) -> Plan:
+    """Create or change a plan (admin) and re-copy it onto the organizations that are on it.
+
+    Organizations on the default plan that never had a subscription follow it
+    without a write (they read the default plan's values).
+    """
+    with transaction.atomic():
+        creating = plan._state.adding
+        wants_default = (data or {}).get("is_default", plan.is_default if creating else False)
+        previous_default = Plan.objects.select_for_update().filter(is_default=True).exclude(pk=plan.pk).first()
+        if wants_default and previous_default is not None:
+            # One default plan: the new one takes over (its organizations are re-copied below).
+            Plan.objects.filter(pk=previous_default.pk).update(is_default=False)
+        if creating:
+            plan.full_clean()
+            plan.save(force_insert=True)
+            record(
+                action="plan.created",
+                resource_type="plan",
+                resource_id=plan.pk,
+                new_values={name: getattr(plan, name) for name in ("code", *PLAN_FIELDS)},
+                actor=actor,
+            )
+            if plan.is_default:
+                _plan_reapply(plan=plan, actor=actor)
+            return plan
+        locked = Plan.objects.select_for_update().get(pk=plan.pk)
+        changes = model_update(instance=locked, fields=PLAN_FIELDS, data=data or {})
+        if not changes:
+            return locked
+        record(
+            action="plan.updated",
+            resource_type="plan",
+            resource_id=locked.pk,
+            old_values=changes.old,
+            new_values=changes.new,
+            actor=actor,
+        )
+        if {"features", "limits", "is_default"} & set(changes.fields):
+            _plan_reapply(plan=locked, actor=actor)
+    return locked
+
+
+def _plan_reapply(*, plan: Plan, actor: AbstractBaseUser | None) -> None:
+    live = Subscription.objects.filter(status__in=LIVE_STATUSES)
+    on_plan = Organization.objects.filter(subscriptions__in=live.filter(plan=plan))
+    if plan.is_default:
+        # Organizations without a live subscription that carry an explicit copy of the default plan.
+        on_plan = on_plan | Organization.objects.exclude(subscriptions__in=live).exclude(limits={})
+    ids = list(on_plan.values_list("pk", flat=True).distinct())
+    for organization in Organization.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"):
+        organization_plan_apply(organization=organization, actor=actor)
+
+
+def _stripe_product_id(client: Any, plan: Plan) -> str:
+    product_id = f"olympus_{plan.code}"
+    try:
+        client.v1.products.retrieve(product_id)
+    except stripe.InvalidRequestError as exc:
+        if getattr(exc, "http_status", None) != 404:
+            raise
+        client.v1.products.create(params={"id": product_id, "name": f"Olympus {plan.name}"})
+    return product_id
+
+
+def plan_prices_sync(*, actor: AbstractBaseUser | None = None) -> dict[str, dict[str, str]]:
+    """Create the Stripe prices of every active paid plan (once) and store their ids on the plans.
+
+    Prices are found again by lookup key ``olympus_<plan>_<interval>``, so a
+    second run changes nothing; a changed amount gets a new price (Stripe
+    prices are immutable) that takes the lookup key over. For `make run`
+    demo mode against localstripe and for setting up a Stripe test account;
+    returns ``{plan: {interval: price id}}``.
+    """
+    client = stripe_client()
+    result: dict[str, dict[str, str]] = {}
+    for plan in Plan.objects.filter(is_active=True).order_by("position", "code"):
+        data: dict[str, str] = {}
+        for interval in BillingInterval.values:
+            amount = plan.price_cents(interval)
+            if not amount:
+                continue
+            key = f"olympus_{plan.code}_{interval}"
+            with stripe_errors("syncing plan prices"):
+                found = client.v1.prices.list(params={"lookup_keys": [key], "limit": 1}).data
+                price = found[0] if found else None
+                if price is None or price.unit_amount != amount or price.currency != plan.currency.lower():
+                    price = client.v1.prices.create(
+                        params={
+                            "currency": plan.currency.lower(),
+                            "unit_amount": amount,
+                            "recurring": {"interval": interval},
+                            "product": _stripe_product_id(client, plan),
+                            "lookup_key": key,
+                            "transfer_lookup_key": True,
+                            "nickname": f"{plan.name} ({interval}ly)",
+                        }
+                    )
+            data[f"stripe_price_{interval}ly"] = price.id
+        if data:
+            plan_save(actor=actor, plan=plan, data=data)
+            result[plan.code] = data
+    return result
