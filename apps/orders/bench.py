@@ -168,7 +168,10 @@ def _setup(*, products: int, stock: int, lines: int) -> dict[str, Any]:
 
     _cleanup()  # leftovers of an interrupted run
     organization = Organization.objects.create(
-        name="Bench Orders", slug=SLUG, settings={"currency": "USD", "tax_rate_bps": 825, "flat_shipping_cents": 500}
+        name="Bench Orders",
+        slug=SLUG,
+        settings={"currency": "USD", "tax_rate_bps": 825, "flat_shipping_cents": 500},
+        limits={"orders_per_month": None},  # unlimited: the plan limit is checked, never reached
     )
     user = User.objects.create_user(EMAIL, None, full_name="Bench Customer")
     rows = Product.objects.bulk_create(
