@@ -3,7 +3,9 @@
 (a) HTTP end to end: ``POST /api/v1/orders/`` to a real gunicorn (4 sync workers, free loopback port);
 (b) the placement service (``services.order_place``) called in-process;
 (c) the floor: one raw psycopg transaction per order with only the minimal writes (conditional stock
-    update per line, order-number counter, order row, item rows, outbox row; ``benchrun.py``).
+    update per line, order-number counter, order row, item rows, outbox row; ``benchrun.py``), over
+    the protocol settings Django uses (client-side binding, no prepared statements); ``c_sql_prepared``
+    is the same floor with psycopg's defaults (server-side binding, prepared statements), for reference.
 
 Every mode runs ``PROCESSES`` load processes × ``THREADS`` threads (4 placements in flight) for
 ``ORDERS_BENCH_SECONDS`` (default 4) after a warm-up; the figures are placed orders per second, the
@@ -159,15 +161,17 @@ def _cleanup() -> None:
 
 
 def _setup(*, products: int, stock: int, lines: int) -> dict[str, Any]:
-    from rest_framework_simplejwt.tokens import AccessToken
-
     from apps.accounts.models import User
+    from apps.accounts.services import ClientInfo, session_start
     from apps.catalog.models import Product
     from apps.organizations.models import Organization
 
     _cleanup()  # leftovers of an interrupted run
     organization = Organization.objects.create(
-        name="Bench Orders", slug=SLUG, settings={"currency": "USD", "tax_rate_bps": 825, "flat_shipping_cents": 500}
+        name="Bench Orders",
+        slug=SLUG,
+        settings={"currency": "USD", "tax_rate_bps": 825, "flat_shipping_cents": 500},
+        limits={"orders_per_month": None},  # unlimited: the plan limit is checked, never reached
     )
     user = User.objects.create_user(EMAIL, None, full_name="Bench Customer")
     rows = Product.objects.bulk_create(
@@ -187,7 +191,8 @@ def _setup(*, products: int, stock: int, lines: int) -> dict[str, Any]:
         "organization": str(organization.pk),
         "user": str(user.pk),
         "email": user.email,
-        "token": str(AccessToken.for_user(user)),
+        # Access tokens belong to a server-side session (deleted with the user).
+        "token": session_start(user=user, client=ClientInfo(ip="127.0.0.1", user_agent="orders bench")).access,
         "products": sorted(str(p.pk) for p in rows),
         "lines": lines,
         "stock": stock,
@@ -233,15 +238,17 @@ def _placement(*, products: int, lines: int) -> dict[str, Any]:
             http = load("http", spec, seconds=SECONDS, port=port)
         service = load("service", spec, seconds=SECONDS)
         sql = load("sql", spec, seconds=SECONDS)
+        prepared = load("sql_prepared", spec, seconds=SECONDS)
         check = committed(lambda: _stock_check(spec))
     finally:
         committed(_cleanup)
         _flush_broker()
-    phases = {"a_http": http, "b_service": service, "c_sql": sql}
+    phases = {"a_http": http, "b_service": service, "c_sql": sql, "c_sql_prepared": prepared}
     return {
         **{f"{name}_orders_per_s": phase["per_second"] for name, phase in phases.items()},
         "b_over_c": round(service["per_second"] / sql["per_second"], 2),
         "a_over_c": round(http["per_second"] / sql["per_second"], 2),
+        "b_over_c_prepared": round(service["per_second"] / prepared["per_second"], 2),
         **{f"{name}_p50_ms": phase["p50_ms"] for name, phase in phases.items()},
         "errors": sum(phase["errors"] for phase in phases.values()),
         **(

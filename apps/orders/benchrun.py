@@ -13,7 +13,11 @@ has.
 - ``service``: ``apps.orders.services.order_place`` in this process.
 - ``sql``: the floor, one raw psycopg transaction per order doing only the
   minimal writes: a conditional stock update per line, the order-number
-  counter, the order row, its item rows and an outbox row.
+  counter, the order row, its item rows and an outbox row; over the same
+  protocol settings as Django's connections (client-side parameter binding,
+  no prepared statements).
+- ``sql_prepared``: the same with psycopg's defaults (server-side binding,
+  statements prepared after five uses), for reference.
 """
 
 from __future__ import annotations
@@ -130,7 +134,10 @@ SQL_OUTBOX = (
 )
 
 
-def sql_placer(spec: dict[str, Any]) -> Callable[[random.Random], None]:
+def sql_placer(spec: dict[str, Any], *, prepared: bool = False) -> Callable[[random.Random], None]:
+    """``prepared=False``: the protocol Django is configured with (client-side parameter binding,
+    no prepared statements); ``True``: psycopg's defaults (server-side binding, statements
+    prepared after 5 uses)."""
     _django()
     import psycopg
     from django.db import connections
@@ -138,6 +145,8 @@ def sql_placer(spec: dict[str, Any]) -> Callable[[random.Random], None]:
 
     params = connections["default"].get_connection_params()
     conninfo = {k: v for k, v in params.items() if k in {"dbname", "user", "password", "host", "port"} and v}
+    if not prepared:
+        conninfo.update(cursor_factory=psycopg.ClientCursor, prepare_threshold=None)
     local = threading.local()
 
     def place(rng: random.Random) -> None:
@@ -275,7 +284,7 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=("http", "service", "sql"), required=True)
+    parser.add_argument("--mode", choices=("http", "service", "sql", "sql_prepared"), required=True)
     parser.add_argument("--spec", required=True)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--threads", type=int, default=2)
@@ -290,7 +299,7 @@ def main() -> None:
     elif args.mode == "service":
         place = service_placer(spec)
     else:
-        place = sql_placer(spec)
+        place = sql_placer(spec, prepared=args.mode == "sql_prepared")
     result = run(place, seconds=args.seconds, threads=args.threads, warmup=args.warmup, start_at=args.start_at)
     print(json.dumps(result))
 

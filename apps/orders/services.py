@@ -210,7 +210,8 @@ def order_place(
     409, lists what is available). Totals: subtotal from the snapshots, tax at
     ``tax_rate_bps`` rounded half up once per order, flat shipping. The order,
     items, stock changes, audit entry and ``order.created`` event commit
-    together.
+    together. Prices and snapshots are those read just before the stock is
+    locked (a price edited in that instant applies to the next order).
 
     Not ``durable``: the Idempotency-Key wrapper runs it inside its own
     transaction, so the order and the stored response commit together.
