@@ -26,20 +26,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
+
+from olympus.bench import serve as bench_serve
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SLUG = "bench-orders"
@@ -87,30 +87,9 @@ def _env() -> dict[str, str]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve() -> Iterator[int]:
-    """gunicorn serving Olympus on a free loopback port; yields the port, stops the server after."""
-    port = _free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "olympus.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)]
-    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=BASE_DIR, env=_env())  # noqa: S603
-    try:
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/live", timeout=1):  # noqa: S310 - loopback
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def serve() -> contextlib.AbstractContextManager[int]:
+    """The harness's gunicorn (olympus.bench.serve) with this bench's workers and settings."""
+    return bench_serve(workers=WORKERS, extra_env=_env())
 
 
 def load(mode: str, spec: dict[str, Any], *, seconds: float, port: int | None = None, warmup: int = 3) -> dict:

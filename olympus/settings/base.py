@@ -232,9 +232,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "apps.core.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
+    # Every endpoint: per client IP for anonymous callers, per user otherwise (429 with Retry-After).
+    # Views with throttles of their own (login, password reset, ...) use those instead.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": "120/min",
-        "user": "600/min",
+        "anon": env.str("API_THROTTLE_ANON", default="120/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
         "login_ip": AUTH_THROTTLE_RATE,
         "login_email": AUTH_THROTTLE_RATE,
         "password_reset_ip": AUTH_THROTTLE_RATE,
