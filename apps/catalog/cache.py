@@ -38,12 +38,19 @@ def versions(scopes: list[str]) -> dict[str, int]:
 
 
 def bump(organization_id: uuid.UUID | str) -> None:
-    """Invalidate every cached read of this organization (and cross-organization lists)."""
+    """Invalidate every cached read of this organization (and cross-organization lists).
+
+    One round trip: SET NX then INCR per scope, pipelined; atomic per key and
+    never resets a version that already exists.
+    """
+    from django_redis import get_redis_connection
+
+    pipe = get_redis_connection("default").pipeline(transaction=False)
     for scope in (str(organization_id), GLOBAL):
-        key = _version_key(scope)
-        # add() then incr(): atomic, and never resets a version that already exists.
-        cache.add(key, 1, timeout=None)
-        cache.incr(key)
+        key = cache.make_and_validate_key(_version_key(scope))
+        pipe.set(key, 1, nx=True)
+        pipe.incr(key)
+    pipe.execute()
 
 
 ORGANIZATION_REF_TTL = 60

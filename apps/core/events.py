@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -64,13 +65,31 @@ def publish_event(
     return event
 
 
-def _enqueue_relay(event_id: uuid.UUID) -> None:
+# While a relay is queued and has not started, later commits ride on it instead of
+# publishing another Celery message (a publish costs more than the rest of a small write).
+RELAY_QUEUED_KEY = "outbox:relay-queued"
+RELAY_QUEUED_TTL = 10  # a lost relay message delays events by this much at most (then the sweep)
+
+
+def _enqueue_relay(event_id: uuid.UUID | None = None) -> None:
     from apps.core.tasks import outbox_relay
 
     try:
-        outbox_relay.delay(str(event_id))
-    except Exception:  # broker down: the beat sweep picks the event up later
+        if not cache.add(RELAY_QUEUED_KEY, 1, timeout=RELAY_QUEUED_TTL):
+            return
+        outbox_relay.delay()
+    except Exception:  # Redis or the broker down: the beat sweep picks the event up later
         logger.warning("could not enqueue outbox relay for %s; the sweep will retry", event_id, exc_info=True)
+
+
+def outbox_drain(*, limit: int = 500) -> int:
+    """The relay: dispatch every due event. Clears the queued flag first, so an event
+    committed after the query below has queued a relay of its own."""
+    cache.delete(RELAY_QUEUED_KEY)
+    dispatched = outbox_sweep(grace=timedelta(0), limit=limit)
+    if dispatched >= limit:  # more may be waiting: keep draining
+        _enqueue_relay()
+    return dispatched
 
 
 def retry_delay(attempts: int) -> timedelta:

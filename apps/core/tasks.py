@@ -4,9 +4,9 @@ from apps.core import events
 
 
 @shared_task(acks_late=True)
-def outbox_relay(event_id: str) -> bool:
-    """Dispatch one outbox event right after the transaction that wrote it committed."""
-    return events.outbox_dispatch(event_id=event_id)
+def outbox_relay(event_id: str | None = None) -> int:
+    """After a commit: dispatch every due outbox event (``event_id`` is accepted from older messages)."""
+    return events.outbox_drain()
 
 
 @shared_task(acks_late=True)

@@ -265,7 +265,7 @@ def order_place(
         plan_limit_check(
             organization=organization,
             limit=Limit.ORDERS_PER_MONTH,
-            current=Order.objects.filter(
+            current=lambda: Order.objects.filter(
                 organization=organization, created_at__gte=usage_period_start(organization=organization)
             ).count(),
         )

@@ -20,6 +20,7 @@ How a service enforces a limit, inside its own transaction::
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -107,7 +108,9 @@ def _lifting_plan(*, limit: str, needed: int, current: Plan) -> Plan | None:
     return None
 
 
-def plan_limit_check(*, organization: Organization, limit: str, current: int, adding: int = 1) -> None:
+def plan_limit_check(
+    *, organization: Organization, limit: str, current: int | Callable[[], int], adding: int = 1
+) -> None:
     """Refuse (402 ``PLAN_LIMIT_REACHED``) when ``current + adding`` exceeds the organization's ``limit``.
 
     Call it inside the creating service's transaction after
@@ -140,7 +143,11 @@ def plan_limit_check(*, organization: Organization, limit: str, current: int, ad
                            current=<the organization's endpoints that are not deleted>.count())
     """
     maximum = organization_limits(organization=organization)[limit]
-    if maximum is None or current + adding <= maximum:
+    if maximum is None:
+        return
+    # A callable is counted only when there is a limit: unlimited plans pay nothing.
+    current = current() if callable(current) else current
+    if current + adding <= maximum:
         return
     plan = organization_plan(organization=organization)
     lifting = _lifting_plan(limit=limit, needed=current + adding, current=plan)

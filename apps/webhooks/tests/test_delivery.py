@@ -21,7 +21,14 @@ SCHEDULE = [60, 300, 1800, 7200, 28800]
 
 
 def publish(organization, event_type="product.created", payload=None, capture=None):
-    """Publish an outbox event and run everything it causes after commit (relay → fan-out → delivery)."""
+    """Publish an outbox event and run everything it causes after commit (relay → fan-out → delivery).
+
+    The relay drains every due event; events the fixtures left pending (their commits
+    never ran their callbacks) are marked done first, so only this one is delivered.
+    """
+    from apps.core.models import OutboxEvent
+
+    OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING).update(status=OutboxEvent.Status.DISPATCHED)
     with capture(execute=True):
         return events.publish_event(
             event_type=event_type, payload=payload or {"product_id": "p1"}, organization_id=organization.id
