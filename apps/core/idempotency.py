@@ -112,7 +112,7 @@ def idempotent_call(
         if row.request_hash != request_hash:
             raise IdempotencyKeyReused(details={"idempotency_key": key})
         if row.response_status is not None:
-            return IdempotentResult(row.response_status, row.response_body, replayed=True)
+            return IdempotentResult(row.response_status, json.loads(row.response_body), replayed=True)
         try:
             with transaction.atomic():
                 status, payload = call()
@@ -126,7 +126,7 @@ def idempotent_call(
             transaction.set_rollback(True)
             return IdempotentResult(status, payload, replayed=False)
         row.response_status = status
-        row.response_body = payload
+        row.response_body = json.dumps(payload, cls=DjangoJSONEncoder)
         row.save(update_fields=["response_status", "response_body", "updated_at"])
     return IdempotentResult(status, payload, replayed=False)
 

@@ -61,7 +61,8 @@ class IdempotencyKey(BaseModel):
     endpoint = models.CharField(max_length=200)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    # JSON text, not jsonb: a replay must be the first response byte for byte (jsonb reorders keys).
+    response_body = models.TextField(null=True, blank=True)
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:

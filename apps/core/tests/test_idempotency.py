@@ -1,5 +1,6 @@
 """Idempotency-Key: the first response is stored with the work and replayed; other bodies are refused."""
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -47,7 +48,7 @@ def test_first_call_runs_and_stores_the_response(user):
     assert (result.status, result.replayed, work.runs) == (201, False, 1)
     row = IdempotencyKey.objects.get(user=user, key="key-1", endpoint=ENDPOINT)
     assert row.response_status == 201
-    assert row.response_body == result.body
+    assert json.loads(row.response_body) == result.body
     assert row.request_hash == request_fingerprint({"a": 1})
     assert timedelta(hours=23) < row.expires_at - timezone.now() <= timedelta(hours=24)
 
