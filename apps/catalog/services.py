@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -323,32 +323,37 @@ def product_bulk_update(
 # --- stock primitives for orders --------------------------------------------------
 
 
-def stock_reserve(*, quantities: Mapping[uuid.UUID, int]) -> dict[uuid.UUID, Product]:
+def stock_reserve(*, quantities: Mapping[uuid.UUID, int]) -> None:
     """Take stock for every line or for none (caller's transaction): never oversells.
 
-    Rows are locked in primary-key order, so concurrent orders cannot deadlock;
-    tracked products without backorder must have enough stock, else
-    :class:`InsufficientStock` lists the available quantity of each short line.
+    One conditional UPDATE per product, in primary-key order (so concurrent orders
+    cannot deadlock): tracked products without backorder must have enough stock.
+    When any line is short, :class:`InsufficientStock` lists the available quantity
+    of each short line and the caller's transaction rolls the other lines back.
     """
-    products = {p.pk: p for p in Product.objects.select_for_update().filter(pk__in=list(quantities)).order_by("pk")}
-    short = {
-        str(pk): products[pk].inventory_quantity
-        for pk, quantity in quantities.items()
-        if pk in products
-        and products[pk].track_inventory
-        and not products[pk].allow_backorder
-        and products[pk].inventory_quantity < quantity
-    }
+    table = Product._meta.db_table
+    sql = (
+        # Untracked products are matched (they never run short) but keep their quantity.
+        f"UPDATE {table} SET inventory_quantity = CASE WHEN track_inventory "  # noqa: S608 - our table name
+        "THEN inventory_quantity - %s ELSE inventory_quantity END "
+        f"WHERE id = %s AND (NOT track_inventory OR allow_backorder OR inventory_quantity >= %s) "
+        "RETURNING organization_id"
+    )
+    organization_ids: set[uuid.UUID] = set()
+    short: list[uuid.UUID] = []
+    with connection.cursor() as cursor:
+        for pk in sorted(quantities):
+            cursor.execute(sql, [quantities[pk], pk, quantities[pk]])
+            row = cursor.fetchone()
+            if row is None:
+                short.append(pk)
+            else:
+                organization_ids.add(row[0])
     if short:
-        raise InsufficientStock(details={"available": short})
-    for pk, quantity in quantities.items():
-        product = products.get(pk)
-        if product is not None and product.track_inventory:
-            Product.objects.filter(pk=pk).update(inventory_quantity=F("inventory_quantity") - quantity)
-            product.inventory_quantity -= quantity
-    for organization_id in {p.organization_id for p in products.values()}:
+        available = dict(Product.objects.filter(pk__in=short).values_list("pk", "inventory_quantity"))
+        raise InsufficientStock(details={"available": {str(pk): available.get(pk, 0) for pk in short}})
+    for organization_id in organization_ids:
         _after_commit_invalidate(organization_id)
-    return products
 
 
 def stock_release(*, quantities: Mapping[uuid.UUID, int]) -> None:
