@@ -115,8 +115,8 @@ def record(
         event_id=event_id,
         created_at=created_at or timezone.now(),
     )
-    with transaction.atomic():
-        entry.save(force_insert=True)
+    # The caller's transaction holds it (no savepoint: the DEFAULT partition takes any month).
+    entry.save(force_insert=True)
     return entry
 
 
