@@ -139,3 +139,16 @@ def stripe_prices(stripe_api, plans):
 
     plan_prices_sync()
     return {plan.code: plan for plan in Plan.objects.all()}
+
+
+@pytest.fixture(autouse=True)
+def _celery_join_allowed():
+    """Each test starts outside any Celery worker context.
+
+    Celery keeps a process-global "inside a worker" flag (set when a worker's pool
+    starts) that makes ``result.get()`` refuse; a worker started earlier in the same
+    xdist process must not decide whether a later eager test may read its result.
+    """
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)

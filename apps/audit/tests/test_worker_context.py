@@ -4,7 +4,6 @@ import uuid
 
 import pytest
 from celery import shared_task
-from celery._state import _set_task_join_will_block
 from celery.contrib.testing.worker import start_worker
 
 from apps.audit import services
@@ -34,9 +33,6 @@ def test_task_started_by_a_request_records_the_requests_context(user, settings, 
             entry_id = result.get(timeout=20)
     finally:
         app.conf.task_always_eager = True
-        # An in-process worker marks the whole process as "inside a worker", where
-        # result.get() is refused; later eager tests in this process must not inherit it.
-        _set_task_join_will_block(False)
 
     entry = AuditLog.objects.get(pk=entry_id)
     assert entry.resource_id == marker
