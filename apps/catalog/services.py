@@ -331,6 +331,9 @@ def stock_reserve(*, quantities: Mapping[uuid.UUID, int]) -> None:
     When any line is short, :class:`InsufficientStock` lists the available quantity
     of each short line and the caller's transaction rolls the other lines back.
     """
+    if not connection.in_atomic_block:
+        # Lines are taken one by one: only the caller's transaction makes it all or nothing.
+        raise RuntimeError("stock_reserve must run inside the caller's transaction.")
     table = Product._meta.db_table
     sql = (
         # Untracked products are matched (they never run short) but keep their quantity.

@@ -165,3 +165,14 @@ def test_concurrent_reservations_never_oversell(organization):
     assert results.count("ok") == 5
     assert results.count("short") == 3
     assert product.inventory_quantity == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stock_reserve_refuses_to_run_outside_a_transaction(organization):
+    # Lines are taken one by one, so without the caller's transaction a short line
+    # would leave the earlier ones taken.
+    product = ProductFactory(organization=organization, inventory_quantity=3)
+    with pytest.raises(RuntimeError):
+        services.stock_reserve(quantities={product.id: 1})
+    product.refresh_from_db()
+    assert product.inventory_quantity == 3

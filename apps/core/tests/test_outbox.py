@@ -142,3 +142,24 @@ def test_admin_changelist_runs_constant_queries(admin_client, django_assert_max_
     with django_assert_max_num_queries(8):
         response = admin_client.get("/admin/core/outboxevent/")
     assert response.status_code == 200
+
+
+def test_commits_ride_on_a_queued_relay_which_drains_them_all(received, django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    # given: a relay is queued and has not started
+    cache.add(events.RELAY_QUEUED_KEY, 1, timeout=events.RELAY_QUEUED_TTL)
+    # when: two commits happen meanwhile
+    for n in (1, 2):
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            events.publish_event(event_type="test.thing", payload={"n": n})
+    # then: neither queued another relay (nothing ran yet) ...
+    assert received == []
+    # ... and the queued relay, when it runs, takes both and clears the flag
+    assert events.outbox_drain() == 2
+    assert sorted(p["n"] for p in received) == [1, 2]
+    assert cache.get(events.RELAY_QUEUED_KEY) is None
+    # the next commit queues (and, eagerly here, runs) a relay of its own
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        events.publish_event(event_type="test.thing", payload={"n": 3})
+    assert [p["n"] for p in received][-1] == 3
