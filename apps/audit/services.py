@@ -79,7 +79,15 @@ def changed_values(
     return (redact(old) if old is not None else None, redact(new) if new is not None else None)
 
 
-def record(
+def record(**arguments: Any) -> AuditLog:
+    """Append one audit row in the caller's transaction; the arguments are :func:`audit_entry`'s."""
+    entry = audit_entry(**arguments)
+    # The caller's transaction holds it (no savepoint: the DEFAULT partition takes any month).
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry(
     *,
     action: str,
     resource_type: str,
@@ -94,14 +102,15 @@ def record(
     created_at: datetime | None = None,
     event_id: uuid.UUID | str | None = None,
 ) -> AuditLog:
-    """Append one audit row; only changed fields are kept and secret-looking keys are redacted.
+    """One audit row, unsaved: :func:`record` appends it; a caller may insert it later in its transaction.
 
+    Only changed fields are kept and secret-looking keys are redacted.
     ``action`` is ``<resource>.<verb>`` (``organization.updated``). Unset
     ``actor``/``ip``/``user_agent``/``request_id`` come from the audit context.
     """
     bound = context.current()
     old, new = changed_values(old_values, new_values)
-    entry = AuditLog(
+    return AuditLog(
         action=action,
         resource_type=resource_type,
         resource_id=str(resource_id or "")[:64],
@@ -115,9 +124,6 @@ def record(
         event_id=event_id,
         created_at=created_at or timezone.now(),
     )
-    # The caller's transaction holds it (no savepoint: the DEFAULT partition takes any month).
-    entry.save(force_insert=True)
-    return entry
 
 
 # --- partitions ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ caller's transaction: orders reserve and return stock through them.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -344,9 +345,15 @@ def stock_reserve(*, quantities: Mapping[uuid.UUID, int]) -> None:
     )
     organization_ids: set[uuid.UUID] = set()
     short: list[uuid.UUID] = []
-    with connection.cursor() as cursor:
+    with contextlib.ExitStack() as cursors:
+        # Every line is sent before any result is read: in pipeline mode (core.db) all of them
+        # take one round trip; they still run, and lock, in this order.
+        sent = []
         for pk in sorted(quantities):
+            cursor = cursors.enter_context(connection.cursor())
             cursor.execute(sql, [quantities[pk], pk, quantities[pk]])
+            sent.append((pk, cursor))
+        for pk, cursor in sent:
             row = cursor.fetchone()
             if row is None:
                 short.append(pk)

@@ -60,9 +60,15 @@ def publish_event(
     *, event_type: str, payload: dict[str, Any], organization_id: uuid.UUID | str | None = None
 ) -> OutboxEvent:
     """Record an event in the caller's transaction; relay it after commit."""
-    event = OutboxEvent.objects.create(event_type=event_type, payload=payload, organization_id=organization_id)
-    transaction.on_commit(lambda: _enqueue_relay(event.id))
+    event = OutboxEvent(event_type=event_type, payload=payload, organization_id=organization_id)
+    event.save(force_insert=True)
+    relay_after_commit(event)
     return event
+
+
+def relay_after_commit(event: OutboxEvent) -> None:
+    """Ask for a relay once the caller's transaction commits (for an event inserted another way)."""
+    transaction.on_commit(lambda: _enqueue_relay(event.id))
 
 
 # While a relay is queued and has not started, later commits ride on it instead of

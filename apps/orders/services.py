@@ -17,17 +17,19 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from apps.audit.services import record
+from apps.audit.services import audit_entry, record
 from apps.billing.models import Limit
 from apps.billing.services.plans import plan_limit_check, usage_period_start
 from apps.catalog.models import Product
 from apps.catalog.services import stock_release, stock_reserve
-from apps.core.events import publish_event
+from apps.core.db import CompiledInsert, jsonb_with, pipeline
+from apps.core.events import publish_event, relay_after_commit
 from apps.core.exceptions import PermissionDenied, ValidationError
+from apps.core.models import OutboxEvent
 from apps.core.services import model_update
 from apps.orders import events
 from apps.orders.errors import InvalidTransition, NotAcceptingOrders
@@ -155,6 +157,11 @@ def _next_order_number(organization_id: uuid.UUID) -> int:
         return int(cursor.fetchone()[0])
 
 
+def _current_order_number(organization_id: uuid.UUID) -> Subquery:
+    """The counter's value as SQL: after :func:`_next_order_number` in the same transaction, the number it took."""
+    return Subquery(OrderNumberSequence.objects.filter(organization_id=organization_id).values("last_number"))
+
+
 def _snapshot(product: Product) -> dict[str, Any]:
     return {
         "id": str(product.pk),
@@ -221,7 +228,7 @@ def order_place(
         raise NotAcceptingOrders()
     if not shipping_address:
         raise ValidationError(details={"shipping_address": ["A shipping address is required."]})
-    with transaction.atomic():
+    with pipeline(), transaction.atomic():
         # Everything that needs no lock first: concurrent orders queue on the product
         # rows and on the counter row only for the few writes after them.
         products = _sellable_products(organization=organization, lines=lines)
@@ -255,12 +262,31 @@ def order_place(
             {"product": str(i.product_id), "quantity": i.quantity, "unit_price_cents": i.unit_price_cents}
             for i in order_items
         ]
-        # The items go in before the order row (their foreign key is checked at commit) so
-        # that the locked part is as short as it can be.
+        # The order, its audit entry and its event are compiled now, before any lock: their
+        # order number is a SQL expression that reads the counter row when they are inserted,
+        # after the counter update below, so the locked part runs only precompiled statements.
+        entry = audit_entry(
+            action="order.created",
+            resource_type="order",
+            resource_id=order.pk,
+            organization=organization,
+            actor=user,
+            new_values={**_audit_values(order), **vars(totals), "items": audit_items},
+        )
+        new_values = entry.new_values
+        payload = _payload(order, total_cents=order.total_cents, currency=order.currency)
+        event = OutboxEvent(event_type=events.ORDER_CREATED, organization_id=organization.pk, payload=payload)
+        number = _current_order_number(organization.pk)
+        order.order_number = number
+        entry.new_values = jsonb_with(new_values, order_number=number)
+        event.payload = jsonb_with(payload, order_number=number)
+        inserts = [CompiledInsert(order), CompiledInsert(entry), CompiledInsert(event)]
+        # The items go in before the order row (their foreign key is checked at commit).
         OrderItem.objects.bulk_create(order_items)
-        # Locks, in this order for every placement: products (primary-key order), then the counter.
+        # Locks, in this order for every placement: products (primary-key order), then the counter,
+        # held until commit.
         stock_reserve(quantities=lines)
-        order.order_number = _next_order_number(organization.pk)
+        order_number = _next_order_number(organization.pk)
         # The counter's row lock serializes an organization's placements, so this count is exact.
         plan_limit_check(
             organization=organization,
@@ -269,20 +295,11 @@ def order_place(
                 organization=organization, created_at__gte=usage_period_start(organization=organization)
             ).count(),
         )
-        order.save(force_insert=True)
-        record(
-            action="order.created",
-            resource_type="order",
-            resource_id=order.pk,
-            organization=organization,
-            actor=user,
-            new_values={**_audit_values(order), **vars(totals), "items": audit_items},
-        )
-        publish_event(
-            event_type=events.ORDER_CREATED,
-            organization_id=organization.pk,
-            payload=_payload(order, total_cents=order.total_cents, currency=order.currency),
-        )
+        for insert in inserts:
+            insert.execute()
+        relay_after_commit(event)
+    order.order_number = new_values["order_number"] = payload["order_number"] = order_number
+    entry.new_values, event.payload = new_values, payload
     return order
 
 

@@ -80,6 +80,12 @@ def organization_limits(*, organization: Organization) -> dict[str, int | None]:
     return {limit: own[limit] if limit in own else (fallback or {}).get(limit) for limit in Limit.values}
 
 
+def organization_limit(*, organization: Organization, limit: str) -> int | None:
+    """One limit in force (``None``: unlimited); the default plan is read only when the organization lacks it."""
+    own = organization.limits or {}
+    return own[limit] if limit in own else default_plan().limit(limit)
+
+
 def organization_features(*, organization: Organization) -> dict[str, bool]:
     own = organization.features or {}
     fallback = None if set(Feature.values) <= own.keys() else plan_features(default_plan())
@@ -142,7 +148,7 @@ def plan_limit_check(
           plan_limit_check(organization=organization, limit=Limit.WEBHOOK_ENDPOINTS,
                            current=<the organization's endpoints that are not deleted>.count())
     """
-    maximum = organization_limits(organization=organization)[limit]
+    maximum = organization_limit(organization=organization, limit=limit)
     if maximum is None:
         return
     # A callable is counted only when there is a limit: unlimited plans pay nothing.

@@ -56,6 +56,16 @@ def test_limit_check_passes_below_the_limit_and_without_one(plans):
     plan_limit_check(organization=enterprise, limit=Limit.PRODUCTS, current=10**6)
 
 
+def test_a_limit_the_organization_holds_is_checked_without_a_query(plans, django_assert_num_queries):
+    # given: a copy of the orders limit only (unlimited); the other limits fall back to the default plan
+    organization = OrganizationFactory(limits={Limit.ORDERS_PER_MONTH: None})
+
+    with django_assert_num_queries(0):
+        plan_limit_check(organization=organization, limit=Limit.ORDERS_PER_MONTH, current=lambda: 10**6)
+    with pytest.raises(PlanLimitReached):
+        plan_limit_check(organization=organization, limit=Limit.PRODUCTS, current=plans["free"].limit("products"))
+
+
 def test_the_plan_that_lifts_a_limit_skips_plans_that_are_too_small(plans):
     organization = on_plan(OrganizationFactory(), "pro")
 

@@ -164,13 +164,13 @@ def test_untracked_and_backorder_products_never_run_short(organization, user):
 
 
 def test_placement_is_atomic_when_a_late_step_fails(organization, user, monkeypatch):
-    # given: publishing the event (the last write) fails
+    # given: the last step, after every write, fails
     mug = ProductFactory(organization=organization, inventory_quantity=10)
 
-    def broken(**kwargs):
+    def broken(event):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(services, "publish_event", broken)
+    monkeypatch.setattr(services, "relay_after_commit", broken)
     # when
     with pytest.raises(RuntimeError):
         place(user, organization, (mug, 4))
@@ -234,6 +234,20 @@ def test_placement_is_audited_and_announced(organization, user):
     assert event.organization_id == organization.pk
     assert event.payload["order_id"] == str(order.pk)
     assert event.payload["total_cents"] == 1400
+
+
+def test_the_number_in_the_row_audit_entry_and_event_is_the_one_taken(organization, user):
+    # given: the number is written by SQL from the counter row, after the counter update
+    mug = ProductFactory(organization=organization)
+    # when
+    orders = [place(user, organization, (mug, 1)) for _ in range(3)]
+    # then: each order's row, audit entry and event carry its own number, and so does the object returned
+    for order, expected in zip(orders, (1001, 1002, 1003), strict=True):
+        assert order.order_number == Order.objects.get(pk=order.pk).order_number == expected
+        entry = AuditLog.objects.get(action="order.created", resource_id=str(order.pk))
+        assert entry.new_values["order_number"] == expected
+        event = OutboxEvent.objects.get(event_type="order.created", payload__order_id=str(order.pk))
+        assert event.payload["order_number"] == expected
 
 
 # --- the lifecycle ------------------------------------------------------------------------
