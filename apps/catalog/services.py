@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -332,6 +332,21 @@ def stock_reserve(*, quantities: Mapping[uuid.UUID, int]) -> None:
     When any line is short, :class:`InsufficientStock` lists the available quantity
     of each short line and the caller's transaction rolls the other lines back.
     """
+    with stock_reserved(quantities=quantities):
+        pass
+
+
+@contextlib.contextmanager
+def stock_reserved(*, quantities: Mapping[uuid.UUID, int]) -> Iterator[None]:
+    """:func:`stock_reserve`, with the lines checked when the block ends instead of at once.
+
+    The updates are sent (and lock the rows, in primary-key order) on entry; in
+    pipeline mode (``apps.core.db.pipeline``) the statements the block sends
+    travel in the same round trip as the updates' results. The block's writes
+    must belong to the same all-or-nothing change: a short line raises
+    :class:`InsufficientStock` after them, and the caller's transaction rolls
+    everything back. When the block raises, the lines are not checked.
+    """
     if not connection.in_atomic_block:
         # Lines are taken one by one: only the caller's transaction makes it all or nothing.
         raise RuntimeError("stock_reserve must run inside the caller's transaction.")
@@ -346,13 +361,12 @@ def stock_reserve(*, quantities: Mapping[uuid.UUID, int]) -> None:
     organization_ids: set[uuid.UUID] = set()
     short: list[uuid.UUID] = []
     with contextlib.ExitStack() as cursors:
-        # Every line is sent before any result is read: in pipeline mode (core.db) all of them
-        # take one round trip; they still run, and lock, in this order.
         sent = []
         for pk in sorted(quantities):
             cursor = cursors.enter_context(connection.cursor())
             cursor.execute(sql, [quantities[pk], pk, quantities[pk]])
             sent.append((pk, cursor))
+        yield
         for pk, cursor in sent:
             row = cursor.fetchone()
             if row is None:

@@ -17,7 +17,8 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import F, Subquery
+from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -25,7 +26,7 @@ from apps.audit.services import audit_entry, record
 from apps.billing.models import Limit
 from apps.billing.services.plans import plan_limit_check, usage_period_start
 from apps.catalog.models import Product
-from apps.catalog.services import stock_release, stock_reserve
+from apps.catalog.services import stock_release, stock_reserved
 from apps.core.db import CompiledInsert, jsonb_with, pipeline
 from apps.core.events import publish_event, relay_after_commit
 from apps.core.exceptions import PermissionDenied, ValidationError
@@ -144,22 +145,28 @@ def _sellable_products(*, organization: Organization, lines: Mapping[uuid.UUID, 
     return products
 
 
-def _next_order_number(organization_id: uuid.UUID) -> int:
-    """The organization's next order number; the counter row stays locked until the caller commits."""
+def _take_order_number(cursor: Any, organization_id: uuid.UUID) -> None:
+    """Take the organization's next order number (read it with ``cursor.fetchone()``).
+
+    The counter row stays locked until the caller commits.
+    """
     table = OrderNumberSequence._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (organization_id, last_number) VALUES (%s, %s) "  # noqa: S608 - our table name
-            f"ON CONFLICT (organization_id) DO UPDATE SET last_number = {table}.last_number + 1 "
-            "RETURNING last_number",
-            [organization_id, FIRST_ORDER_NUMBER],
-        )
-        return int(cursor.fetchone()[0])
+    cursor.execute(
+        f"INSERT INTO {table} (organization_id, last_number) VALUES (%s, %s) "  # noqa: S608 - our table name
+        f"ON CONFLICT (organization_id) DO UPDATE SET last_number = {table}.last_number + 1 "
+        "RETURNING last_number",
+        [organization_id, FIRST_ORDER_NUMBER],
+    )
 
 
-def _current_order_number(organization_id: uuid.UUID) -> Subquery:
-    """The counter's value as SQL: after :func:`_next_order_number` in the same transaction, the number it took."""
-    return Subquery(OrderNumberSequence.objects.filter(organization_id=organization_id).values("last_number"))
+def _current_order_number(organization_id: uuid.UUID) -> RawSQL:
+    """The counter's value as SQL: after :func:`_take_order_number` in the same transaction, the number it took."""
+    table = OrderNumberSequence._meta.db_table
+    return RawSQL(  # noqa: S611 - a constant statement; the id is a parameter
+        f"SELECT last_number FROM {table} WHERE organization_id = %s",  # noqa: S608 - our table name
+        [organization_id],
+        output_field=OrderNumberSequence._meta.get_field("last_number"),
+    )
 
 
 def _snapshot(product: Product) -> dict[str, Any]:
@@ -282,22 +289,25 @@ def order_place(
         event.payload = jsonb_with(payload, order_number=number)
         inserts = [CompiledInsert(order), CompiledInsert(entry), CompiledInsert(event)]
         # The items go in before the order row (their foreign key is checked at commit).
-        OrderItem.objects.bulk_create(order_items)
-        # Locks, in this order for every placement: products (primary-key order), then the counter,
-        # held until commit.
-        stock_reserve(quantities=lines)
-        order_number = _next_order_number(organization.pk)
-        # The counter's row lock serializes an organization's placements, so this count is exact.
-        plan_limit_check(
-            organization=organization,
-            limit=Limit.ORDERS_PER_MONTH,
-            current=lambda: Order.objects.filter(
-                organization=organization, created_at__gte=usage_period_start(organization=organization)
-            ).count(),
-        )
-        for insert in inserts:
-            insert.execute()
-        relay_after_commit(event)
+        CompiledInsert(*order_items).execute()
+        # Locks, in this order for every placement: products (primary-key order), then the
+        # counter, held until commit. The stock lines are checked after the writes below are
+        # sent, so that the locked part is one round trip, then the commit.
+        with connection.cursor() as counter:
+            with stock_reserved(quantities=lines):
+                _take_order_number(counter, organization.pk)
+                # The counter's row lock serializes an organization's placements, so this count is exact.
+                plan_limit_check(
+                    organization=organization,
+                    limit=Limit.ORDERS_PER_MONTH,
+                    current=lambda: Order.objects.filter(
+                        organization=organization, created_at__gte=usage_period_start(organization=organization)
+                    ).count(),
+                )
+                for insert in inserts:
+                    insert.execute()
+                relay_after_commit(event)
+            order_number = int(counter.fetchone()[0])
     order.order_number = new_values["order_number"] = payload["order_number"] = order_number
     entry.new_values, event.payload = new_values, payload
     return order
