@@ -7,10 +7,12 @@
     the protocol settings Django uses (client-side binding, no prepared statements); ``c_sql_prepared``
     is the same floor with psycopg's defaults (server-side binding, prepared statements), for reference.
 
-Every mode runs ``PROCESSES`` load processes × ``THREADS`` threads (4 placements in flight) for
-``ORDERS_BENCH_SECONDS`` (default 4) after a warm-up; the figures are placed orders per second, the
-ratios b/c and a/c, and the oversell count (must be 0): units sold beyond the stock a product had, plus
-products whose stock does not match what their order items took. ``oversell_probe`` sells a product
+Every mode runs ``PROCESSES`` load processes × ``THREADS`` threads (4 placements in flight). The modes
+take turns after a common warm-up: ``ORDERS_BENCH_ROUNDS`` (default 3) rounds of a, b, c, c_prepared,
+``ORDERS_BENCH_SECONDS`` (default 2) each, so a drift in the speed of the shared machine weighs on every
+mode alike. The figures are each mode's median round in placed orders per second, the ratios b/c and
+a/c (and b/c per round), and the oversell count (must be 0): units sold beyond the stock a product had,
+plus products whose stock does not match what their order items took. ``oversell_probe`` sells a product
 with 25 in stock through each mode until it runs out: exactly 25 orders each time.
 
 Committed data: the server and load processes must see the rows, so these benchmarks are marked
@@ -44,13 +46,16 @@ from olympus.bench import serve as bench_serve
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SLUG = "bench-orders"
 EMAIL = "bench-orders-customer@bench.olympus.local"
-SECONDS = float(os.environ.get("ORDERS_BENCH_SECONDS", "4"))
+SECONDS = float(os.environ.get("ORDERS_BENCH_SECONDS", "2"))  # one round of one mode
+ROUNDS = int(os.environ.get("ORDERS_BENCH_ROUNDS", "3"))
 PROCESSES = 4
 THREADS = 1
 WORKERS = 4
 BROKER_DB = 13
 HOT_STOCK = 10_000_000
 PROBE_STOCK = 25
+# The figures' names and the load modes they measure, in the order the rounds take them.
+MODES = {"a_http": "http", "b_service": "service", "c_sql": "sql", "c_sql_prepared": "sql_prepared"}
 T = TypeVar("T")
 
 
@@ -92,32 +97,81 @@ def serve() -> contextlib.AbstractContextManager[int]:
     return bench_serve(workers=WORKERS, extra_env=_env())
 
 
+def _spawn(mode: str, spec_path: str, windows: list[tuple[float, float]], *, port: int | None, warmup: int) -> list:
+    command = [sys.executable, "-m", "apps.orders.benchrun", "--mode", mode, "--spec", spec_path]
+    command += ["--windows", json.dumps(windows), "--threads", str(THREADS), "--warmup", str(warmup)]
+    command += ["--port", str(port)] if port else []
+    return [
+        subprocess.Popen(command, cwd=BASE_DIR, env=_env(), stdout=subprocess.PIPE, text=True)  # noqa: S603
+        for _ in range(PROCESSES)
+    ]
+
+
+def _collect(processes: list, timeout: float) -> list[dict]:
+    return [json.loads(process.communicate(timeout=timeout)[0]) for process in processes]
+
+
+def _window_sum(results: list[dict], index: int) -> dict[str, Any]:
+    """One window of ``PROCESSES`` load processes of one mode, added up."""
+    windows = [r["windows"][index] for r in results]
+    return {
+        "ok": sum(w["ok"] for w in windows),
+        "conflicts": sum(w["conflicts"] for w in windows),
+        "errors": sum(w["errors"] for w in windows),
+        "per_second": round(sum(w["ok"] for w in windows) / windows[0]["elapsed"], 1),
+        "p50_ms": max(w["p50_ms"] for w in windows),
+    }
+
+
 def load(mode: str, spec: dict[str, Any], *, seconds: float, port: int | None = None, warmup: int = 3) -> dict:
-    """Run ``PROCESSES`` load processes of ``mode`` with aligned windows; sum their figures."""
+    """Run ``PROCESSES`` load processes of ``mode`` in one aligned window; sum their figures."""
+    return load_rounds([mode], spec, rounds=1, seconds=seconds, port=port, warmup=warmup)[mode]
+
+
+def load_rounds(
+    modes: list[str],
+    spec: dict[str, Any],
+    *,
+    rounds: int,
+    seconds: float,
+    port: int | None = None,
+    warmup: int = 3,
+) -> dict[str, dict[str, Any]]:
+    """Every mode's ``PROCESSES`` load processes, taking turns: ``rounds`` windows of ``seconds`` each.
+
+    All processes start (and warm up) together, then the modes run one after the
+    other, round after round (a, b, c, a, b, c, ...), so a drift in the speed of
+    the shared machine weighs on every mode alike. Per mode: the median round's
+    orders per second, each round's figure, and the totals.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
-    start_at = time.time() + 4.0  # time for every process to set Django up and warm up
-    command = [sys.executable, "-m", "apps.orders.benchrun", "--mode", mode, "--spec", handle.name]
-    command += ["--seconds", str(seconds), "--threads", str(THREADS), "--warmup", str(warmup)]
-    command += ["--start-at", str(start_at)] + (["--port", str(port)] if port else [])
+    start = time.time() + 4.0 + 1.5 * len(modes)  # time for every process to set Django up and warm up
+    schedule: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
+    for _ in range(rounds):
+        for mode in modes:
+            schedule[mode].append((start, start + seconds))
+            start += seconds + 0.25  # a short gap: one mode's last orders never overlap the next one's
     try:
-        processes = [
-            subprocess.Popen(command, cwd=BASE_DIR, env=_env(), stdout=subprocess.PIPE, text=True)  # noqa: S603
-            for _ in range(PROCESSES)
-        ]
-        results = [json.loads(process.communicate(timeout=seconds + 120)[0]) for process in processes]
+        running = {mode: _spawn(mode, handle.name, schedule[mode], port=port, warmup=warmup) for mode in modes}
+        outcomes = {mode: _collect(processes, timeout=start - time.time() + 120) for mode, processes in running.items()}
     finally:
         Path(handle.name).unlink(missing_ok=True)
-    elapsed = max(r["elapsed"] for r in results)
-    return {
-        "ok": sum(r["ok"] for r in results),
-        "conflicts": sum(r["conflicts"] for r in results),
-        "errors": sum(r["errors"] for r in results),
-        "per_second": round(sum(r["ok"] for r in results) / elapsed, 1),
-        "p50_ms": max(r["p50_ms"] for r in results),
-        "late": any(r["late"] for r in results),
-        "first_error": next((r["first_error"] for r in results if r["first_error"]), ""),
-    }
+    figures = {}
+    for mode, results in outcomes.items():
+        per_round = [_window_sum(results, index) for index in range(rounds)]
+        rates = sorted(r["per_second"] for r in per_round)
+        figures[mode] = {
+            "per_second": rates[len(rates) // 2],
+            "rounds": [r["per_second"] for r in per_round],
+            "ok": sum(r["ok"] for r in per_round),
+            "conflicts": sum(r["conflicts"] for r in per_round),
+            "errors": sum(r["errors"] for r in per_round),
+            "p50_ms": sorted(r["p50_ms"] for r in per_round)[len(per_round) // 2],
+            "late": any(r["late"] for r in results),
+            "first_error": next((r["first_error"] for r in results if r["first_error"]), ""),
+        }
+    return figures
 
 
 # --- the bench organization -------------------------------------------------------------------
@@ -214,20 +268,19 @@ def _placement(*, products: int, lines: int) -> dict[str, Any]:
     try:
         with serve() as port:
             load("http", spec, seconds=1, port=port)  # warm every gunicorn worker up
-            http = load("http", spec, seconds=SECONDS, port=port)
-        service = load("service", spec, seconds=SECONDS)
-        sql = load("sql", spec, seconds=SECONDS)
-        prepared = load("sql_prepared", spec, seconds=SECONDS)
+            by_mode = load_rounds(list(MODES.values()), spec, rounds=ROUNDS, seconds=SECONDS, port=port)
         check = committed(lambda: _stock_check(spec))
     finally:
         committed(_cleanup)
         _flush_broker()
-    phases = {"a_http": http, "b_service": service, "c_sql": sql, "c_sql_prepared": prepared}
+    phases = {name: by_mode[mode] for name, mode in MODES.items()}
+    http, service, sql, prepared = (phases[name] for name in ("a_http", "b_service", "c_sql", "c_sql_prepared"))
     return {
         **{f"{name}_orders_per_s": phase["per_second"] for name, phase in phases.items()},
         "b_over_c": round(service["per_second"] / sql["per_second"], 2),
         "a_over_c": round(http["per_second"] / sql["per_second"], 2),
         "b_over_c_prepared": round(service["per_second"] / prepared["per_second"], 2),
+        "b_over_c_rounds": [round(b / c, 2) for b, c in zip(service["rounds"], sql["rounds"], strict=True)],
         **{f"{name}_p50_ms": phase["p50_ms"] for name, phase in phases.items()},
         "errors": sum(phase["errors"] for phase in phases.values()),
         **(
@@ -235,6 +288,7 @@ def _placement(*, products: int, lines: int) -> dict[str, Any]:
             if (e := next((p["first_error"] for p in phases.values() if p["first_error"]), ""))
             else {}
         ),
+        "late_start": any(phase["late"] for phase in phases.values()),
         "oversell": check["oversell"],
         "stock_mismatch": check["stock_mismatch"],
     }

@@ -1,11 +1,12 @@
 """One load process of the order-placement benchmark (``apps/orders/bench.py`` starts it).
 
-    python -m apps.orders.benchrun --mode http|service|sql --spec SPEC.json --seconds 4 --threads 2 [--port N]
+    python -m apps.orders.benchrun --mode http|service|sql --spec SPEC.json --windows '[[t0, t1], ...]' \
+        --threads 2 [--port N]
 
-Each of ``--threads`` threads places orders back to back until ``--seconds``
-have passed (bounded in time; HTTP goes to 127.0.0.1 only) and the process
-prints one JSON line: placed orders, refusals for stock (409), errors,
-elapsed seconds and the median latency. The spec names the organization,
+Each of ``--threads`` threads places orders back to back during each time
+window and sleeps between them (bounded in time; HTTP goes to 127.0.0.1 only);
+the process prints one JSON line with, per window, placed orders, refusals for
+stock (409), errors, the window's length and the median latency. The spec names the organization,
 the customer (and a JWT for HTTP), the products and how many lines an order
 has.
 
@@ -213,71 +214,66 @@ def sql_placer(spec: dict[str, Any], *, prepared: bool = False) -> Callable[[ran
 def run(
     place: Callable[[random.Random], None],
     *,
-    seconds: float,
+    windows: list[tuple[float, float]],
     threads: int,
     warmup: int = 0,
-    start_at: float | None = None,
 ) -> dict[str, Any]:
-    """Place orders from ``threads`` threads for ``seconds`` (after ``warmup`` uncounted ones per thread).
+    """Place orders from ``threads`` threads during each window (``time.time()`` start and end).
 
-    ``start_at`` (a ``time.time()``) lines up the measured windows of several processes.
+    ``warmup`` uncounted orders per thread come first. Between windows the threads
+    sleep, so several processes of different modes can take turns on the machine.
     """
-    counts = {"ok": 0, "conflicts": 0, "errors": 0}
+    counts = [{"ok": 0, "conflicts": 0, "errors": 0} for _ in windows]
+    latencies: list[list[float]] = [[] for _ in windows]
     first_error: list[str] = []
-    latencies: list[float] = []
+    ready: list[float] = []
     lock = threading.Lock()
-    ready, go = threading.Barrier(threads + 1), threading.Barrier(threads + 1)
-    deadline: list[float] = []
 
     def worker(seed: int) -> None:
         rng = random.Random(seed)  # noqa: S311 - load shape, not crypto
-        local = {"ok": 0, "conflicts": 0, "errors": 0}
-        mine: list[float] = []
         for _ in range(warmup):  # connections, imports, prepared caches: not measured
             try:
                 place(rng)
             except Exception:  # noqa: S112 - warm-up outcomes do not count
                 continue
-        ready.wait()
-        go.wait()
-        while time.perf_counter() < deadline[0]:
-            began = time.perf_counter()
-            try:
-                place(rng)
-            except OutOfStock:
-                local["conflicts"] += 1
-            except Exception as exc:
-                local["errors"] += 1
-                if not first_error:
-                    first_error.append(f"{type(exc).__name__}: {exc}"[:300])
-            else:
-                local["ok"] += 1
-                mine.append(time.perf_counter() - began)
         with lock:
-            for key, value in local.items():
-                counts[key] += value
-            latencies.extend(mine)
+            ready.append(time.time())
+        for index, (start, end) in enumerate(windows):
+            local = {"ok": 0, "conflicts": 0, "errors": 0}
+            mine: list[float] = []
+            if (delay := start - time.time()) > 0:
+                time.sleep(delay)
+            while time.time() < end:
+                began = time.perf_counter()
+                try:
+                    place(rng)
+                except OutOfStock:
+                    local["conflicts"] += 1
+                except Exception as exc:
+                    local["errors"] += 1
+                    if not first_error:
+                        first_error.append(f"{type(exc).__name__}: {exc}"[:300])
+                else:
+                    local["ok"] += 1
+                    mine.append(time.perf_counter() - began)
+            with lock:
+                for key, value in local.items():
+                    counts[index][key] += value
+                latencies[index].extend(mine)
 
     workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
     for thread in workers:
         thread.start()
-    ready.wait()
-    late = start_at is not None and time.time() > start_at
-    if start_at is not None and not late:
-        time.sleep(start_at - time.time())
-    began = time.perf_counter()
-    deadline.append(began + seconds)
-    go.wait()
     for thread in workers:
         thread.join()
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    median = round(latencies[len(latencies) // 2] * 1000, 2) if latencies else 0.0
+    results = []
+    for (start, end), window, spent in zip(windows, counts, latencies, strict=True):
+        spent.sort()
+        median = round(spent[len(spent) // 2] * 1000, 2) if spent else 0.0
+        results.append({**window, "elapsed": round(end - start, 3), "p50_ms": median})
     return {
-        **counts,
-        "elapsed": round(elapsed, 3),
-        "p50_ms": median,
-        "late": late,
+        "windows": results,
+        "late": max(ready) > windows[0][0],
         "first_error": first_error[0] if first_error else "",
     }
 
@@ -286,11 +282,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("http", "service", "sql", "sql_prepared"), required=True)
     parser.add_argument("--spec", required=True)
-    parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--port", type=int)
     parser.add_argument("--warmup", type=int, default=0)
-    parser.add_argument("--start-at", type=float, help="time.time() at which to start measuring")
+    parser.add_argument(
+        "--windows", required=True, help="JSON [[start, end], ...] in time.time() seconds: when to place orders"
+    )
     args = parser.parse_args()
     with open(args.spec) as handle:
         spec = json.load(handle)
@@ -300,7 +297,8 @@ def main() -> None:
         place = service_placer(spec)
     else:
         place = sql_placer(spec, prepared=args.mode == "sql_prepared")
-    result = run(place, seconds=args.seconds, threads=args.threads, warmup=args.warmup, start_at=args.start_at)
+    windows = [(float(start), float(end)) for start, end in json.loads(args.windows)]
+    result = run(place, windows=windows, threads=args.threads, warmup=args.warmup)
     print(json.dumps(result))
 
 
