@@ -26,6 +26,7 @@ from apps.audit.services import audit_entry, record
 from apps.billing.models import Limit
 from apps.billing.services.plans import plan_limit_check, usage_period_start
 from apps.catalog.models import Product
+from apps.catalog.selectors import ProductForSale, products_for_sale
 from apps.catalog.services import stock_release, stock_reserved
 from apps.core.db import CompiledInsert, jsonb_with, pipeline
 from apps.core.events import publish_event, relay_after_commit
@@ -117,18 +118,15 @@ def merge_lines(items: Iterable[Mapping[str, Any]]) -> dict[uuid.UUID, int]:
     return merged
 
 
-def _sellable_products(*, organization: Organization, lines: Mapping[uuid.UUID, int]) -> dict[uuid.UUID, Product]:
+def _sellable_products(
+    *, organization: Organization, lines: Mapping[uuid.UUID, int]
+) -> dict[uuid.UUID, ProductForSale]:
     """The lines' products; 400 unless all are active, ours and priced in the organization's currency.
 
     A plain read, before any lock: a bad line is refused without touching
     stock, and another tenant's stock never shows in an error.
     """
-    products = {
-        p.pk: p
-        for p in Product.objects.filter(pk__in=list(lines), organization=organization, deleted_at__isnull=True).only(
-            "id", "organization_id", "name", "slug", "sku", "price_cents", "currency", "attributes", "status"
-        )
-    }
+    products = products_for_sale(organization_id=organization.pk, product_ids=list(lines))
     unavailable = [str(pk) for pk in lines if pk not in products or products[pk].status != Product.Status.ACTIVE]
     if unavailable:
         raise ValidationError(
@@ -169,9 +167,9 @@ def _current_order_number(organization_id: uuid.UUID) -> RawSQL:
     )
 
 
-def _snapshot(product: Product) -> dict[str, Any]:
+def _snapshot(product: ProductForSale) -> dict[str, Any]:
     return {
-        "id": str(product.pk),
+        "id": str(product.id),
         "name": product.name,
         "slug": product.slug,
         "sku": product.sku,
