@@ -168,6 +168,38 @@ def test_concurrent_reservations_never_oversell(organization):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_reservations_of_the_same_products_listed_in_any_order_never_deadlock(organization):
+    # given: 3 products and 4 buyers who each take all of them, listed in their own order, many times
+    products = [ProductFactory(organization=organization, inventory_quantity=1000) for _ in range(3)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def buy(shift: int):
+        try:
+            barrier.wait()
+            for _ in range(15):
+                listed = products[shift % 3 :] + products[: shift % 3]
+                if shift % 2:
+                    listed.reverse()
+                with transaction.atomic():
+                    services.stock_reserve(quantities={p.id: 1 for p in listed})
+                    connection.cursor().execute("SELECT pg_sleep(0.002)")  # hold the locks a moment
+        except BaseException as exc:  # a deadlock would surface here (PostgreSQL aborts one side)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=buy, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then: every reservation went through, in full
+    assert errors == []
+    assert [Product.objects.get(pk=p.pk).inventory_quantity for p in products] == [1000 - 60] * 3
+
+
+@pytest.mark.django_db(transaction=True)
 def test_stock_reserve_refuses_to_run_outside_a_transaction(organization):
     # Lines are taken one by one, so without the caller's transaction a short line
     # would leave the earlier ones taken.
