@@ -327,10 +327,10 @@ def product_bulk_update(
 def stock_reserve(*, quantities: Mapping[uuid.UUID, int]) -> None:
     """Take stock for every line or for none (caller's transaction): never oversells.
 
-    Tracked products without backorder must have enough stock. When any line is
-    short, :class:`InsufficientStock` lists the available quantity of each short
-    line and the caller's transaction rolls the other lines back. Rows are locked
-    in primary-key order, so concurrent orders cannot deadlock.
+    One conditional UPDATE per product, in primary-key order (so concurrent orders
+    cannot deadlock): tracked products without backorder must have enough stock.
+    When any line is short, :class:`InsufficientStock` lists the available quantity
+    of each short line and the caller's transaction rolls the other lines back.
     """
     with stock_reserved(quantities=quantities):
         pass
@@ -340,46 +340,44 @@ def stock_reserve(*, quantities: Mapping[uuid.UUID, int]) -> None:
 def stock_reserved(*, quantities: Mapping[uuid.UUID, int]) -> Iterator[None]:
     """:func:`stock_reserve`, with the lines checked when the block ends instead of at once.
 
-    One statement takes every line (and locks the rows, in primary-key order) on
-    entry; in pipeline mode (``apps.core.db.pipeline``) the statements the block
-    sends travel in the same round trip as its result. The block's writes must
-    belong to the same all-or-nothing change: a short line raises
+    The updates are sent (and lock the rows, in primary-key order) on entry; in
+    pipeline mode (``apps.core.db.pipeline``) the statements the block sends
+    travel in the same round trip as the updates' results. The block's writes
+    must belong to the same all-or-nothing change: a short line raises
     :class:`InsufficientStock` after them, and the caller's transaction rolls
     everything back. When the block raises, the lines are not checked.
     """
     if not connection.in_atomic_block:
-        # Without the caller's transaction a short line would leave the others taken.
+        # Lines are taken one by one: only the caller's transaction makes it all or nothing.
         raise RuntimeError("stock_reserve must run inside the caller's transaction.")
-    ids = sorted(quantities)
-    with connection.cursor() as cursor:
-        cursor.execute(_STOCK_RESERVE_SQL, [ids, [quantities[pk] for pk in ids]])
+    table = Product._meta.db_table
+    sql = (
+        # Untracked products are matched (they never run short) but keep their quantity.
+        f"UPDATE {table} SET inventory_quantity = CASE WHEN track_inventory "  # noqa: S608 - our table name
+        "THEN inventory_quantity - %s ELSE inventory_quantity END "
+        f"WHERE id = %s AND (NOT track_inventory OR allow_backorder OR inventory_quantity >= %s) "
+        "RETURNING organization_id"
+    )
+    organization_ids: set[uuid.UUID] = set()
+    short: list[uuid.UUID] = []
+    with contextlib.ExitStack() as cursors:
+        sent = []
+        for pk in sorted(quantities):
+            cursor = cursors.enter_context(connection.cursor())
+            cursor.execute(sql, [quantities[pk], pk, quantities[pk]])
+            sent.append((pk, cursor))
         yield
-        taken = dict(cursor.fetchall())
-    short = [pk for pk in ids if pk not in taken]
+        for pk, cursor in sent:
+            row = cursor.fetchone()
+            if row is None:
+                short.append(pk)
+            else:
+                organization_ids.add(row[0])
     if short:
         available = dict(Product.objects.filter(pk__in=short).values_list("pk", "inventory_quantity"))
         raise InsufficientStock(details={"available": {str(pk): available.get(pk, 0) for pk in short}})
-    for organization_id in set(taken.values()):
+    for organization_id in organization_ids:
         _after_commit_invalidate(organization_id)
-
-
-# ``locked`` takes the row locks in primary-key order (every row the UPDATE changes comes out of
-# it first), then the UPDATE takes each line whose product has enough stock, re-checked on the
-# latest row version. Untracked products match (they never run short) but keep their quantity.
-_PRODUCTS = Product._meta.db_table
-_STOCK_RESERVE_SQL = f"""
-WITH wanted AS (SELECT * FROM unnest(%s::uuid[], %s::integer[]) AS wanted (id, quantity)),
-locked AS MATERIALIZED (
-    SELECT id FROM {_PRODUCTS} WHERE id IN (SELECT id FROM wanted) ORDER BY id FOR UPDATE
-)
-UPDATE {_PRODUCTS} AS product
-SET inventory_quantity = CASE WHEN product.track_inventory
-    THEN product.inventory_quantity - wanted.quantity ELSE product.inventory_quantity END
-FROM wanted, locked
-WHERE product.id = wanted.id AND locked.id = product.id
-    AND (NOT product.track_inventory OR product.allow_backorder OR product.inventory_quantity >= wanted.quantity)
-RETURNING product.id, product.organization_id
-"""  # noqa: S608 - our table name
 
 
 def stock_release(*, quantities: Mapping[uuid.UUID, int]) -> None:

@@ -8,7 +8,7 @@
     is the same floor with psycopg's defaults (server-side binding, prepared statements), for reference.
 
 Every mode runs ``PROCESSES`` load processes × ``THREADS`` threads (4 placements in flight). The modes
-take turns after a common warm-up: ``ORDERS_BENCH_ROUNDS`` (default 3) rounds of a, b, c, c_prepared,
+take turns after a common warm-up: ``ORDERS_BENCH_ROUNDS`` (default 5) rounds of a, b, c, c_prepared,
 ``ORDERS_BENCH_SECONDS`` (default 2) each, so a drift in the speed of the shared machine weighs on every
 mode alike. The figures are each mode's median round in placed orders per second, the ratios b/c and
 a/c (and b/c per round), and the oversell count (must be 0): units sold beyond the stock a product had,
@@ -47,7 +47,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SLUG = "bench-orders"
 EMAIL = "bench-orders-customer@bench.olympus.local"
 SECONDS = float(os.environ.get("ORDERS_BENCH_SECONDS", "2"))  # one round of one mode
-ROUNDS = int(os.environ.get("ORDERS_BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("ORDERS_BENCH_ROUNDS", "5"))
 PROCESSES = 4
 THREADS = 1
 WORKERS = 4
