@@ -24,13 +24,16 @@ def pipeline(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
 
     A statement whose result is read (``fetchone``, a count, ``RETURNING``)
     still waits for it; writes nobody reads travel with the next statement
-    that is read, or with the ``COMMIT``. An error surfaces at that next
-    synchronisation point and aborts the transaction as usual. Wrap a whole
-    ``transaction.atomic()`` block in it, so the ``COMMIT`` joins the batch.
+    that is read, or with the block's end. An error surfaces at that next
+    synchronisation point and aborts the transaction as usual. Open it inside
+    ``transaction.atomic()``, not around it: in pipeline mode psycopg turns
+    each change of autocommit (Django's ``BEGIN`` and after ``COMMIT``) into
+    a round trip of its own.
     """
     connection = connections[using]
     connection.ensure_connection()
-    with connection.connection.pipeline():
+    # An error raised when the pipeline ends is psycopg's own: map it to Django's, as a cursor would.
+    with connection.wrap_database_errors, connection.connection.pipeline():
         yield
 
 

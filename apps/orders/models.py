@@ -221,9 +221,10 @@ class OrderNumberSequence(models.Model):
     """The last order number handed out in one organization.
 
     Numbers come from ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` on this
-    row inside the placing transaction: the row lock serializes concurrent
-    placements of one organization only for the few statements after it, and a
-    rolled-back order gives its number back (numbers are gapless, never reused).
+    row inside the placing transaction, and a rolled-back order gives its number
+    back (numbers are gapless, never reused). The row lock serializes concurrent
+    placements of one organization until commit, so placement takes it last and
+    runs only precompiled inserts after it (``services.order_place``).
     """
 
     organization = models.OneToOneField(

@@ -233,7 +233,7 @@ def order_place(
         raise NotAcceptingOrders()
     if not shipping_address:
         raise ValidationError(details={"shipping_address": ["A shipping address is required."]})
-    with pipeline(), transaction.atomic():
+    with transaction.atomic(), pipeline():
         # Everything that needs no lock first: concurrent orders queue on the product
         # rows and on the counter row only for the few writes after them.
         products = _sellable_products(organization=organization, lines=lines)

@@ -50,18 +50,18 @@ def test_pipelined_writes_commit_together_or_not_at_all():
     sent = []
 
     def place_both() -> None:
-        with pipeline(), transaction.atomic():
+        with transaction.atomic(), pipeline():
             CompiledInsert(first).execute()
             CompiledInsert(duplicate).execute()
             sent.append(True)
 
-    # when: the error surfaces at the commit, not when the statement is sent
+    # when: the error surfaces when the pipeline ends, not when the statement is sent
     with pytest.raises(IntegrityError):
         place_both()
     # then: nothing was written, and the connection is usable
     assert sent
     assert not OutboxEvent.objects.filter(event_type="test.pipelined").exists()
-    with pipeline(), transaction.atomic():
+    with transaction.atomic(), pipeline():
         CompiledInsert(OutboxEvent(event_type="test.pipelined")).execute()
         assert OutboxEvent.objects.filter(event_type="test.pipelined").count() == 1  # a read waits for its result
     assert OutboxEvent.objects.filter(event_type="test.pipelined").count() == 1
