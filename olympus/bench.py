@@ -61,6 +61,7 @@ def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Itera
     port = free_port()
     # Load generators are one client: the API throttles would measure themselves.
     env = {
+        "LOG_LEVEL": "WARNING",  # no access-log line per request on the console (LOG_LEVEL in the environment wins)
         **os.environ,
         "OLYMPUS_BENCH_ROUTES": "1",
         "DEBUG": "false",
