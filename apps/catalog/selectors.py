@@ -138,7 +138,9 @@ def products_for_sale(*, organization_id: uuid.UUID, product_ids: list[uuid.UUID
         )
         rows = cursor.fetchall()
     attributes = Product._meta.get_field("attributes")
-    return {
-        row[0]: ProductForSale(*row[:6], attributes.from_db_value(row[6], None, connection), row[7])  # type: ignore[arg-type]
-        for row in rows
-    }
+    found = {}
+    for row in rows:
+        values = dict(zip(_FOR_SALE_FIELDS, row, strict=True))
+        values["attributes"] = attributes.from_db_value(values["attributes"], None, connection)
+        found[values["id"]] = ProductForSale(**values)
+    return found
