@@ -183,7 +183,8 @@ def test_concurrent_success_events_confirm_once(stripe_server, settings, organiz
 
     # then
     order.refresh_from_db()
-    assert sorted(results) == ["processed", "processed"]
+    # (On failure, say why: a full-suite run once saw one event left to retry.)
+    assert sorted(results) == ["processed", "processed"], list(StripeEvent.objects.values_list("status", "last_error"))
     assert order.status == "confirmed"
     assert AuditLog.objects.filter(action="order.confirmed", resource_id=str(order.pk)).count() == 1
 
