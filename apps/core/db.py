@@ -49,6 +49,8 @@ class CompiledInsert:
         model = type(instances[0])
         if any(type(instance) is not model for instance in instances):
             raise TypeError("CompiledInsert takes instances of one model.")
+        if any(instance.pk is None for instance in instances):
+            raise TypeError("CompiledInsert needs primary keys set ahead (it reads nothing back).")
         meta = model._meta
         fields = [f for f in meta.local_concrete_fields if not f.generated]
         query = InsertQuery(model)

@@ -35,11 +35,13 @@ def test_a_compiled_insert_takes_expression_values_as_they_are_when_it_runs():
 
 
 @pytest.mark.django_db
-def test_a_compiled_insert_takes_instances_of_one_model_only():
+def test_a_compiled_insert_takes_instances_of_one_model_with_their_keys():
     from apps.audit.models import AuditLog
 
     with pytest.raises(TypeError):
         CompiledInsert(OutboxEvent(event_type="a"), AuditLog(action="a", resource_type="b"))
+    with pytest.raises(TypeError):
+        CompiledInsert(OutboxEvent(id=None, event_type="a"))
 
 
 @pytest.mark.django_db(transaction=True)
