@@ -119,34 +119,18 @@ def plan_limit_check(
 ) -> None:
     """Refuse (402 ``PLAN_LIMIT_REACHED``) when ``current + adding`` exceeds the organization's ``limit``.
 
-    Call it inside the creating service's transaction after
-    :func:`plan_limit_lock` and after counting ``current`` under that lock.
-    The error names the limit, the current count, the maximum, the current
-    plan and the cheapest plan that lifts it.
+    Call it inside the creating service's transaction, under a lock that
+    serializes the creates it counts, and count ``current`` under that lock
+    (or pass a callable: it is counted only when there is a limit). The error
+    names the limit, the current count, the maximum, the current plan and the
+    cheapest plan that lifts it.
 
-    Enforced today: ``products`` in ``apps.catalog.services.product_create``;
-    ``members`` in ``apps.organizations.services.membership_create`` (members)
-    and ``invitation_create`` (members + open invitations).
-
-    To enforce when those branches merge (the lead), inside the service's transaction:
-
-    * ``orders_per_month`` in ``apps.orders.services.order_place``::
-
-          organization = plan_limit_lock(organization=organization)
-          plan_limit_check(
-              organization=organization,
-              limit=Limit.ORDERS_PER_MONTH,
-              current=Order.objects.filter(
-                  organization=organization, created_at__gte=usage_period_start(organization=organization)
-              ).count(),
-          )
-
-    * ``webhook_endpoints`` in the webhook endpoint create service::
-
-          organization = plan_limit_lock(organization=organization)
-          plan_feature_require(organization=organization, feature=Feature.WEBHOOKS)
-          plan_limit_check(organization=organization, limit=Limit.WEBHOOK_ENDPOINTS,
-                           current=<the organization's endpoints that are not deleted>.count())
+    Enforced: ``products`` in ``apps.catalog.services.product_create``,
+    ``members`` in ``apps.organizations.services.membership_create`` and
+    ``invitation_create`` (members + open invitations), ``webhook_endpoints``
+    in ``apps.webhooks.services`` (all three under :func:`plan_limit_lock`),
+    and ``orders_per_month`` in ``apps.orders.services.order_place`` (under the
+    organization's order-number counter row, which serializes placements).
     """
     maximum = organization_limit(organization=organization, limit=limit)
     if maximum is None:
