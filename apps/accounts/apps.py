@@ -7,5 +7,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        # Registers the OpenAPI extension of the session-aware JWT authentication.
-        from apps.accounts import schema  # noqa: F401
+        # Register the OpenAPI extension of the session-aware JWT authentication and the
+        # deploy check for published passwords (olympus.E001).
+        from apps.accounts import checks, schema  # noqa: F401

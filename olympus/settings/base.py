@@ -19,6 +19,11 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+# True only in olympus.settings.production: development-only tools (seed_demo) refuse to run there.
+OLYMPUS_PRODUCTION = False
+# The second half of the explicit opt-in for demo data under production settings (with the
+# command's --i-know-this-is-production flag); the demo then gets random passwords.
+OLYMPUS_ALLOW_DEMO_SEED = env.bool("OLYMPUS_ALLOW_DEMO_SEED", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -161,6 +166,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "apps.accounts.validators.SymbolValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "apps.accounts.known_passwords.KnownPasswordValidator"},
 ]
 # Emails are unique case-insensitively (a functional constraint), which auth.W004 cannot see.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]

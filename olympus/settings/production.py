@@ -17,6 +17,7 @@ from .base import *  # noqa: E402, F403
 from .base import LOGGING, env  # noqa: E402
 
 DEBUG = False
+OLYMPUS_PRODUCTION = True
 
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING["handlers"]["default"]["formatter"] = LOG_FORMAT

@@ -42,3 +42,19 @@ def test_procfile_worker_consumes_every_queue():
     worker = next(line for line in procfile.splitlines() if line.startswith("worker:"))
     queues = worker.split(" -Q ")[1].split()[0].split(",")
     assert set(queues) == set(QUEUES)
+
+
+def test_no_service_with_production_settings_seeds_demo_data():
+    for name, service in SERVICES.items():
+        env = service.get("environment") or {}
+        if env.get("DJANGO_SETTINGS_MODULE") != "olympus.settings.production":
+            continue
+        command = service.get("command") or []
+        command = command if isinstance(command, str) else " ".join(command)
+        assert "seed_demo" not in command, name
+        assert "createsuperuser" not in command, name  # the operator creates the first admin
+
+
+def test_the_image_seeds_nothing():
+    dockerfile = (Path(__file__).resolve().parents[3] / "Dockerfile").read_text()
+    assert "seed_demo" not in dockerfile

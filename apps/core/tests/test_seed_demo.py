@@ -13,7 +13,7 @@ def test_seed_demo_is_idempotent_and_prints_credentials(capsys):
     call_command("seed_demo")
     out = capsys.readouterr().out
     assert set(User.objects.values_list("id", flat=True)) == first
-    assert len(first) == 1 + len(seed_demo.ROLE_USERS)
+    assert len(first) == 2 + len(seed_demo.ROLE_USERS)  # staff, support and one per role
     assert seed_demo.DEMO_PASSWORD in out
     for email in seed_demo.ROLE_USERS.values():
         assert email in out

@@ -1,40 +1,18 @@
 """Production settings: `check --deploy` is clean, and a missing secret fails fast."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.conf import settings
+from django.db import connection
 
-BASE_DIR = Path(__file__).resolve().parents[3]
-
-
-def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from apps.core.tests.production_env import database_url_of, production_environment, run_manage
 
 
 @pytest.fixture
-def production_env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="olympus.settings.production",
-        SECRET_KEY="prod-" + "k3y-Zq8xW1vN5mT9rB2cL7pH4sD6fG0jY" * 2,
-        ALLOWED_HOSTS="shop.example.com",
-        DATABASE_URL=settings.DATABASE_URL,
-        REDIS_URL=settings.REDIS_URL,
-        SENTRY_DSN="",
-    )
-    return env
+def production_env(django_db_setup, django_db_blocker) -> dict[str, str]:
+    """Production settings against this test run's (migrated) database."""
+    with django_db_blocker.unblock():
+        database_url = database_url_of(settings.DATABASE_URL, connection.settings_dict["NAME"])
+    return production_environment(database_url=database_url, redis_url=settings.REDIS_URL)
 
 
 def test_check_deploy_is_clean_with_production_variables(production_env):

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.audit.models import AuditLog
-from apps.core.management.commands.seed_demo import ROLE_USERS
+from apps.core.management.commands.seed_demo import ROLE_USERS, SUPPORT_EMAIL
 from apps.organizations.models import Membership, Organization
 from apps.organizations.roles import ROLE_PERMISSIONS
 from apps.organizations.selectors import organization_permissions
@@ -28,7 +28,10 @@ def test_demo_organization_has_one_user_per_role_and_is_idempotent():
     assert snapshot() == first
     organization = Organization.objects.get(slug="demo")
     roles = dict(Membership.objects.filter(organization=organization).values_list("user__email", "role"))
-    assert roles == {ROLE_USERS[role]: role for role in ("owner", "admin", "member", "viewer")}
+    assert roles == {
+        **{ROLE_USERS[role]: role for role in ("owner", "admin", "member", "viewer")},
+        SUPPORT_EMAIL: "member",  # the demo staff member who is not a superuser
+    }
     for membership in Membership.objects.filter(organization=organization).select_related("user"):
         assert (
             organization_permissions(user=membership.user, organization=organization)
