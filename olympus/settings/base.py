@@ -473,3 +473,7 @@ CELERY_BEAT_SCHEDULE["analytics.refresh"] = {
     "task": "apps.analytics.tasks.refresh_daily_metrics",
     "schedule": ANALYTICS_REFRESH_SECONDS,
 }
+
+# --- security hardening (issue 15) ------------------------------------------------------------
+# GraphQL: the most nodes an operation may return (the product of `first` along each path, summed).
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=25000)
