@@ -24,7 +24,7 @@ urlpatterns = [
     path("live", core_views.live, name="live"),
     path("ready", core_views.ready, name="ready"),
     path("health", core_views.health, name="health"),
-    path("", include("django_prometheus.urls")),  # /metrics
+    path("metrics", core_views.metrics, name="prometheus-django-metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -477,3 +477,12 @@ CELERY_BEAT_SCHEDULE["analytics.refresh"] = {
 # --- security hardening (issue 15) ------------------------------------------------------------
 # GraphQL: the most nodes an operation may return (the product of `first` along each path, summed).
 GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=25000)
+# /health answers within this long whatever is down; the worker ping and queue depths are
+# refreshed in the background at most once per interval (all processes together).
+HEALTH_TIMEOUT_SECONDS = env.float("HEALTH_TIMEOUT_SECONDS", default=0.08)
+HEALTH_WORKER_PING_INTERVAL = env.float("HEALTH_WORKER_PING_INTERVAL", default=30.0)
+# Per-check details on /health: this Bearer token (or a staff session); anonymous callers get the status only.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+# /metrics: a Bearer token or "user:password" for basic auth; with neither it is open only when DEBUG.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_BASIC_AUTH = env.str("METRICS_BASIC_AUTH", default="")
