@@ -89,6 +89,10 @@ class RegisterSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=150)
 
 
+class RegisterAcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="The same for a new address and one that already has an account.")
+
+
 class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = PasswordField()

@@ -63,16 +63,17 @@ class RegisterView(PublicAuthView):
     @extend_schema(
         operation_id="auth_register",
         summary="Create an account",
-        description="Creates an active user and mails a verification link. A taken email is a VALIDATION_ERROR on "
-        "`email`; each password rule that fails is listed under `password`.",
+        description="Creates an active user and mails a verification link. The answer is the same 202 whether or "
+        "not the address already has an account (its owner is emailed that someone tried to sign up); each "
+        "password rule that fails is listed under `password`.",
         request=s.RegisterSerializer,
-        responses={201: s.UserSerializer},
+        responses={202: s.RegisterAcceptedSerializer},
     )
     def post(self, request: Request) -> Response:
         data = s.RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_register(**data.validated_data, client=client_info(request))
-        return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        services.user_register(**data.validated_data, client=client_info(request))
+        return Response({"detail": services.REGISTRATION_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(tags=["auth"])
