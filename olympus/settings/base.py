@@ -262,6 +262,9 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "USER_ID_FIELD": "id",
+    # Issue 15: every token names who issued it and for whom; both are checked on every use.
+    "ISSUER": env.str("JWT_ISSUER", default="olympus"),
+    "AUDIENCE": env.str("JWT_AUDIENCE", default="olympus-api"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Olympus API",
