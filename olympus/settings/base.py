@@ -489,3 +489,9 @@ HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 # /metrics: a Bearer token or "user:password" for basic auth; with neither it is open only when DEBUG.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_BASIC_AUTH = env.str("METRICS_BASIC_AUTH", default="")
+# Browser clients keep the refresh token in this HttpOnly, Secure, SameSite=Strict cookie, sent to the auth
+# endpoints only (login with "refresh_cookie": true); cookie-authenticated refresh and logout are CSRF-checked.
+REFRESH_COOKIE_NAME = env.str("REFRESH_COOKIE_NAME", default="olympus_refresh")
+REFRESH_COOKIE_PATH = env.str("REFRESH_COOKIE_PATH", default="/api/v1/auth/")
+REFRESH_COOKIE_DOMAIN = env.str("REFRESH_COOKIE_DOMAIN", default="") or None
+REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=True)
