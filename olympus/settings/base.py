@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_celery_beat",
+    "csp",
     # ours
     "apps.core",
     "apps.accounts",
@@ -82,6 +83,8 @@ MIDDLEWARE = [
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",  # issue 15: Content-Security-Policy, and the cross-origin headers below
+    "apps.core.headers.CrossOriginMiddleware",
     "apps.core.middleware.AccessLogMiddleware",
     "apps.core.middleware.ApiErrorMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -495,3 +498,26 @@ REFRESH_COOKIE_NAME = env.str("REFRESH_COOKIE_NAME", default="olympus_refresh")
 REFRESH_COOKIE_PATH = env.str("REFRESH_COOKIE_PATH", default="/api/v1/auth/")
 REFRESH_COOKIE_DOMAIN = env.str("REFRESH_COOKIE_DOMAIN", default="") or None
 REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=True)
+# Content-Security-Policy (django-csp) on every response: scripts only from here or with the page's nonce;
+# styles may be inline (the admin's and ReDoc's injected styles); nothing from another origin.
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Cross-origin isolation: HTML pages embed only what is ours (COEP); our responses are not embeddable
+# by other sites (CORP). COOP is SECURE_CROSS_ORIGIN_OPENER_POLICY above. Empty turns a header off.
+CROSS_ORIGIN_EMBEDDER_POLICY = env.str("CROSS_ORIGIN_EMBEDDER_POLICY", default="require-corp")
+CROSS_ORIGIN_RESOURCE_POLICY = env.str("CROSS_ORIGIN_RESOURCE_POLICY", default="same-origin")
