@@ -251,8 +251,13 @@ def may_see_details(request: HttpRequest) -> bool:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and _credentials_match(value.strip(), settings.HEALTH_TOKEN):
         return True
-    user = getattr(request, "user", None)
-    return bool(user is not None and user.is_active and user.is_staff)
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False  # no session to load: never touch the database for an anonymous caller
+    try:
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_active and user.is_staff)
+    except Exception:  # the session store is down: details are for the token then
+        return False
 
 
 def _credentials_match(given: str, expected: str) -> bool:
