@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import threading
 import time
 
 import pytest
@@ -163,3 +164,26 @@ def test_metrics_without_configured_credentials_are_open_only_in_development(cli
 
     settings.DEBUG = True
     assert client.get("/metrics").status_code == 200
+
+
+def test_a_slow_migration_check_is_pending_not_a_failure(client, settings, monkeypatch):
+    # given: the migration graph takes longer than the deadline to load (a cold process)
+    from django.db.migrations.executor import MigrationExecutor
+
+    release = threading.Event()
+    real_plan = MigrationExecutor.migration_plan
+
+    def slow_plan(self, targets, clean_start=False):
+        release.wait(10)
+        return real_plan(self, targets, clean_start)
+
+    monkeypatch.setattr(MigrationExecutor, "migration_plan", slow_plan)
+    settings.HEALTH_TIMEOUT_SECONDS = 0.5
+    # when
+    response = client.get("/health", **TOKEN)
+    release.set()
+    health.wait_for_checks()
+    # then: 200, the migrations check pending while the database answered; the next call has its answer
+    assert response.status_code == 200
+    assert response.json()["checks"]["migrations"]["status"] == "pending"
+    assert client.get("/health", **TOKEN).json()["checks"]["migrations"]["status"] == "ok"
