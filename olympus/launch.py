@@ -19,6 +19,8 @@ import sys
 import threading
 from pathlib import Path
 
+from olympus import local_secrets
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -35,12 +37,15 @@ def choose_port(preferred: int, attempts: int = 20) -> int:
     raise SystemExit(f"No free port in {preferred}..{preferred + attempts - 1}; set OLYMPUS_PORT.")
 
 
-# Demo mode (no STRIPE_SECRET_KEY): keys the local Stripe accepts, and the secret it signs webhooks with.
-DEMO_STRIPE = {
-    "STRIPE_SECRET_KEY": "sk_test_olympus_demo",
-    "STRIPE_PUBLISHABLE_KEY": "pk_test_olympus_demo",
-    "STRIPE_WEBHOOK_SECRET": "whsec_olympus_demo",
-}
+# Demo mode (no STRIPE_SECRET_KEY): the local Stripe's keys and webhook secret are this checkout's own,
+# generated on first start under .data/ (olympus.local_secrets); nothing in the repository signs for it.
+def demo_stripe_settings() -> dict[str, str]:
+    values = local_secrets.load_or_create()
+    return {
+        "STRIPE_SECRET_KEY": values["STRIPE_SECRET_KEY"],
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_olympus_demo",  # not a secret
+        "STRIPE_WEBHOOK_SECRET": values["STRIPE_WEBHOOK_SECRET"],
+    }
 
 
 def start_demo_stripe(*, web_port: int) -> subprocess.Popen | None:
@@ -61,6 +66,7 @@ def start_demo_stripe(*, web_port: int) -> subprocess.Popen | None:
     from olympus.embedded import data_dir
 
     data_dir().mkdir(parents=True, exist_ok=True)
+    demo = demo_stripe_settings()
     port = choose_port(int(os.environ.get("OLYMPUS_STRIPE_PORT", "8420")))
     process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         [
@@ -74,7 +80,7 @@ def start_demo_stripe(*, web_port: int) -> subprocess.Popen | None:
             "--webhook-url",
             f"http://127.0.0.1:{web_port}/webhooks/stripe",
             "--webhook-secret",
-            DEMO_STRIPE["STRIPE_WEBHOOK_SECRET"],
+            demo["STRIPE_WEBHOOK_SECRET"],
             "--parent-pid",
             str(os.getpid()),
         ],
@@ -95,7 +101,7 @@ def start_demo_stripe(*, web_port: int) -> subprocess.Popen | None:
             print(f"stripe   | {output}", end="", flush=True)
 
     threading.Thread(target=forward_output, daemon=True).start()
-    os.environ.update({**DEMO_STRIPE, "STRIPE_API_BASE": url})
+    os.environ.update({**demo, "STRIPE_API_BASE": url})
     return process
 
 
@@ -104,7 +110,8 @@ def main() -> int:
     port = choose_port(int(os.environ.get("OLYMPUS_PORT", "8000")))
     os.environ["OLYMPUS_PORT"] = str(port)
     base = f"http://127.0.0.1:{port}"
-    demo_stripe = start_demo_stripe(web_port=port)
+    demo_stripe = start_demo_stripe(web_port=port)  # reads .env first: its values win
+    local_secrets.export_to_environment()  # SECRET_KEY for web, worker and beat: this checkout's own
     import django
     from django.conf import settings
     from django.core.management import call_command

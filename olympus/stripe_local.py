@@ -47,6 +47,7 @@ import pickle
 import socket
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -353,8 +354,30 @@ def _send_charge_refunded() -> None:
     Refund.__init__ = __init__
 
 
+# The local pages: no script at all, inline styles only; the checkout form posts here and is redirected
+# to the shop's success URL (form-action covers redirects in Chromium).
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self' http: https:; base-uri 'none'; frame-ancestors 'none'",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@web.middleware
+async def page_headers(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
+    response = await handler(request)
+    if response.content_type == "text/html":
+        response.headers.update(PAGE_HEADERS)
+    return response
+
+
 def build_app() -> web.Application:
     app = server.app
+    app.middlewares.append(page_headers)
     app.router.add_post("/v1/prices", price_create)
     app.router.add_get("/v1/prices", price_list)
     app.router.add_get("/v1/prices/{id}", price_retrieve)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from apps.billing.api.webhooks import StripeWebhookView
 from apps.core import views as core_views
@@ -24,11 +24,16 @@ urlpatterns = [
     path("live", core_views.live, name="live"),
     path("ready", core_views.ready, name="ready"),
     path("health", core_views.health, name="health"),
-    path("", include("django_prometheus.urls")),  # /metrics
+    path("metrics", core_views.metrics, name="prometheus-django-metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # The split view serves Swagger UI's start-up script as a file (no inline script for the CSP to allow).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="olympus_docs/redoc.html"),
+        name="redoc",
+    ),
     path("api/v1/", include(api_v1)),
     path("graphql", GraphQLView.as_view(schema=graphql_schema), name="graphql"),
     # Stripe calls this (outside the versioned API; authenticated by its signature only).

@@ -26,6 +26,8 @@ AUTH_PASSWORD_RESET_REQUESTED = "auth.password_reset_requested"  # noqa: S105 - 
 AUTH_PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an event name
 AUTH_SESSION_REVOKED = "auth.session_revoked"
 USER_REGISTERED = "user.registered"
+# Someone tried to register an address that already has an account: its owner is told, the caller is not.
+USER_REGISTRATION_ATTEMPTED = "user.registration_attempted"
 USER_UPDATED = "user.updated"
 USER_EMAIL_VERIFICATION_REQUESTED = "user.email_verification_requested"
 USER_EMAIL_VERIFIED = "user.email_verified"
@@ -94,7 +96,17 @@ def send_verification_email_on_request(event: OutboxEvent) -> None:
 def send_password_reset_email_on_request(event: OutboxEvent) -> None:
     from apps.accounts import tasks
 
-    tasks.send_password_reset_email.delay(event.payload["user_id"])
+    if event.payload.get("email"):  # the task looks the address up (no lookup on the request)
+        tasks.send_password_reset_email_to_address.delay(event.payload["email"])
+    elif event.payload.get("user_id"):  # events written before the address form
+        tasks.send_password_reset_email.delay(event.payload["user_id"])
+
+
+@event_handler(USER_REGISTRATION_ATTEMPTED)
+def send_registration_attempt_notice(event: OutboxEvent) -> None:
+    from apps.accounts import tasks
+
+    tasks.send_registration_attempt_email.delay(event.payload["user_id"])
 
 
 @event_handler(AUTH_PASSWORD_CHANGED)

@@ -59,6 +59,35 @@ def send_password_reset_email(user_id: str) -> bool:
 
 
 @shared_task(**EMAIL_TASK_OPTIONS)
+def send_password_reset_email_to_address(email: str) -> bool:
+    """Mail a reset link when an active user has ``email``; nothing otherwise (the request said nothing)."""
+    user = selectors.user_get_active_by_email(email=email)
+    if user is None:
+        logger.info("password reset requested for an address with no active user")
+        return False
+    return bool(send_password_reset_email(str(user.id)))
+
+
+@shared_task(**EMAIL_TASK_OPTIONS)
+def send_registration_attempt_email(user_id: str) -> bool:
+    """Tell the owner of an address that someone tried to sign up with it."""
+    user = selectors.user_get_active(user_id=user_id)
+    if user is None:
+        return False
+    emails.email_send(
+        name="registration_attempt",
+        to=user.email,
+        subject="Someone tried to sign up with your address",
+        context={
+            "user": user,
+            "login_link": emails.frontend_link("/login"),
+            "reset_link": emails.frontend_link("/forgot-password"),
+        },
+    )
+    return True
+
+
+@shared_task(**EMAIL_TASK_OPTIONS)
 def send_password_changed_email(user_id: str, changed_at: str) -> bool:
     """Tell the user their password changed, with a way back in if it was not them."""
     user = selectors.user_get_active(user_id=user_id)

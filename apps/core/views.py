@@ -6,16 +6,17 @@ import logging
 import time
 from collections.abc import Callable
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django_prometheus.exports import ExportToDjangoView
 
+from apps.core import health as health_checks
 from apps.core.exceptions import ErrorInfo, error_response
+from apps.core.health import Degraded
 
 logger = logging.getLogger("olympus.health")
 
@@ -29,51 +30,6 @@ def _check_cache() -> None:
     cache.set("health:ping", "pong", timeout=10)
     if cache.get("health:ping") != "pong":
         raise RuntimeError("cache did not return what was written")
-
-
-def _check_broker() -> None:
-    from olympus.celery import app
-
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
-
-
-class Degraded(Exception):
-    """A check that works but reports trouble short of an outage (no worker, a queue backing up)."""
-
-    def __init__(self, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.details = details
-
-
-def _check_workers() -> dict[str, object]:
-    """At least one Celery worker answers a ping over the broker."""
-    from olympus.celery import app
-
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
-        replies = app.control.ping(timeout=settings.HEALTH_WORKER_PING_TIMEOUT, connection=conn)
-    if not replies:
-        raise Degraded("no worker answered", workers=0)
-    return {"workers": len(replies)}
-
-
-def _check_queues() -> dict[str, object]:
-    """Messages waiting per queue; degraded above ``HEALTH_QUEUE_DEPTH_THRESHOLD``."""
-    from apps.jobs.metrics import queue_depths
-
-    depths = queue_depths()
-    backed_up = sorted(name for name, depth in depths.items() if depth > settings.HEALTH_QUEUE_DEPTH_THRESHOLD)
-    if backed_up:
-        raise Degraded(f"backed up: {', '.join(backed_up)}", depths=depths)
-    return {"depths": depths}
-
-
-def _check_migrations() -> None:
-    executor = MigrationExecutor(connection)
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    if plan:
-        raise RuntimeError(f"{len(plan)} migration(s) not applied")
 
 
 def _probe(checks: dict[str, Callable[[], object]]) -> JsonResponse:
@@ -118,21 +74,29 @@ def ready(request: HttpRequest) -> JsonResponse:
 @never_cache
 @csrf_exempt
 def health(request: HttpRequest) -> JsonResponse:
-    """Every dependency, one by one: database, cache, Celery broker, migrations; then workers and queues.
+    """Every dependency within ``HEALTH_TIMEOUT_SECONDS`` (see ``apps.core.health``): 200 or 503.
 
     A missing worker or a queue above the threshold makes the answer "degraded"
-    (still 200: the web tier serves); a failing dependency makes it 503.
+    (still 200: the web tier serves); a failing or hung dependency makes it 503.
+    Anonymous callers see the overall status only; ``HEALTH_TOKEN`` or staff see every check.
     """
-    return _probe(
-        {
-            "database": _check_database,
-            "cache": _check_cache,
-            "broker": _check_broker,
-            "migrations": _check_migrations,
-            "workers": _check_workers,
-            "queues": _check_queues,
-        }
-    )
+    healthy, results = health_checks.run_checks()
+    degraded = any(result["status"] == "degraded" for result in results.values())
+    body: dict[str, object] = {"status": "unavailable" if not healthy else "degraded" if degraded else "ok"}
+    if health_checks.may_see_details(request):
+        body["checks"] = results
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+@csrf_exempt
+def metrics(request: HttpRequest) -> HttpResponse:
+    """django-prometheus's exposition, behind ``METRICS_TOKEN`` (Bearer) or ``METRICS_BASIC_AUTH``."""
+    if not health_checks.may_scrape(request):
+        response = error_response(ErrorInfo(401, "UNAUTHORIZED", "Metrics need a token or basic credentials."))
+        response["WWW-Authenticate"] = 'Basic realm="metrics"'
+        return response
+    return ExportToDjangoView(request)
 
 
 def _wants_json(request: HttpRequest) -> bool:

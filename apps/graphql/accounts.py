@@ -49,6 +49,11 @@ class AuthPayload(TokenPair):
     user: UserType
 
 
+@strawberry.type(description="What `register` answers, the same for a new address and a taken one.")
+class RegisterPayload:
+    detail: str
+
+
 @strawberry.type
 class AccountsQuery:
     @strawberry.field(description="The signed-in user; UNAUTHORIZED without a valid access token.")
@@ -59,14 +64,16 @@ class AccountsQuery:
 @strawberry.type
 class AccountsMutation:
     @strawberry.mutation(
-        description="Create an account (a verification email follows). A taken email is a VALIDATION_ERROR on "
-        "`email`; each failed password rule is listed under `password`. Throttled per IP."
+        description="Create an account (a verification email follows). The answer is the same whether or not the "
+        "address already has an account (its owner is emailed instead); each failed password rule is listed "
+        "under `password`. Throttled per IP."
     )
-    def register(self, info: Info, email: str, password: str, full_name: str) -> UserType | None:
+    def register(self, info: Info, email: str, password: str, full_name: str) -> RegisterPayload | None:
         context = context_of(info)
         throttle_operation(context.request, [throttles.RegisterIPThrottle])
         data = validated(rest.RegisterSerializer, {"email": email, "password": password, "full_name": full_name})
-        return services.user_register(**data, client=context.client)
+        services.user_register(**data, client=context.client)
+        return RegisterPayload(detail=services.REGISTRATION_ACCEPTED)
 
     @strawberry.mutation(
         description="Sign in: opens a session. Wrong credentials, an unknown email and an inactive account all "

@@ -4,7 +4,8 @@ Every error a resolver raises goes through :func:`apps.core.exceptions.describe_
 (the function behind the REST envelope), so a rule that answers ``NOT_FOUND``,
 ``FORBIDDEN`` or ``INSUFFICIENT_STOCK`` over REST answers the same code here.
 Documents rejected before execution (syntax, unknown fields, bad variables,
-depth, aliases, token count) are ``VALIDATION_ERROR``. Server errors say
+depth, aliases, token count) are ``VALIDATION_ERROR``; a document over the cost
+limit is ``QUERY_TOO_COSTLY`` with its cost in the details. Server errors say
 nothing about their cause (no stack traces, no exception text); they are
 logged with the request id.
 """
@@ -50,8 +51,10 @@ def error_info(error: GraphQLError) -> ErrorInfo:
         original = original.original_error
     if original is None or isinstance(original, GraphQLError):
         # Rejected by parsing or validation, or a GraphQL-level error with its own message.
-        code = (error.extensions or {}).get("code") or "VALIDATION_ERROR"
-        return ErrorInfo(400, code, error.message)
+        extensions = error.extensions or {}
+        return ErrorInfo(
+            400, extensions.get("code") or "VALIDATION_ERROR", error.message, extensions.get("details") or {}
+        )
     info = _describe(original)
     log_if_server_error(original, info)
     return info

@@ -13,6 +13,8 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from apps.graphql.cost import cost_rule
+
 
 class IntrospectionSwitch(SchemaExtension):
     """Refuse ``__schema``/``__type`` unless ``GRAPHQL_INTROSPECTION`` is on (on in development)."""
@@ -26,6 +28,16 @@ class IntrospectionSwitch(SchemaExtension):
         yield
 
 
+class CostLimit(SchemaExtension):
+    """Refuse an operation whose cost (``apps.graphql.cost``) passes ``GRAPHQL_MAX_COST``, before it runs."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        variables = context.variables if isinstance(context.variables, dict) else {}
+        context.validation_rules = (*context.validation_rules, cost_rule(variables, settings.GRAPHQL_MAX_COST))
+        yield
+
+
 def schema_extensions() -> list:
     return [
         # Introspection fields (__schema, __type) do not count towards the depth.
@@ -33,6 +45,7 @@ def schema_extensions() -> list:
         lambda: MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
         IntrospectionSwitch,
+        CostLimit,
         # select_related/prefetch_related from the selection; no `only()`: strawberry-django re-applies it
         # after keyset pagination of nested connections and drops the ordering columns (a query per row).
         # Types defer their heavy columns in get_queryset instead.

@@ -1,7 +1,9 @@
 """Sending one webhook request: the SSRF guard and a pinned-address HTTP POST.
 
 The URL's host is resolved at send time and every address it resolves to
-must be allowed (public; or listed in ``WEBHOOK_ALLOWED_ADDRESSES``); the
+must be allowed (outside every special-purpose range of the table in
+``apps.webhooks.addresses``, IPv4 carried inside IPv6 unwrapped; or listed in
+``WEBHOOK_ALLOWED_ADDRESSES``); the
 connection then goes to that checked address (the Host header and TLS SNI
 keep the name), so DNS cannot answer differently between the check and the
 connect. Redirects are never followed; the timeout is total.
@@ -9,8 +11,8 @@ connect. Redirects are never followed; the timeout is total.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -22,12 +24,10 @@ import urllib3
 from django.conf import settings
 from django.utils import timezone
 
+from apps.webhooks import addresses
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 USER_AGENT = "Olympus-Webhooks/1.0"
-# Cloud metadata services, refused even where a range around them is allowed as "public".
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
-)
 
 
 class Refused(Exception):
@@ -65,44 +65,52 @@ class Response:
         return max((moment - timezone.now()).total_seconds(), 0.0)
 
 
-@functools.lru_cache(maxsize=8)
-def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
-
-
 def address_allowed(address: IPAddress | str) -> bool:
-    """Public unicast addresses, or any address inside ``WEBHOOK_ALLOWED_ADDRESSES``."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if any(ip in network for network in _networks(tuple(settings.WEBHOOK_ALLOWED_ADDRESSES))):
-        return True
-    if ip in METADATA_ADDRESSES or ip.is_multicast:
-        return False
-    # is_global is False for private, loopback, link-local, shared (100.64/10), reserved and unspecified.
-    return ip.is_global
+    """Allowed by the special-purpose table (``addresses``), or inside ``WEBHOOK_ALLOWED_ADDRESSES``."""
+    return addresses.allowed(address, allow=tuple(settings.WEBHOOK_ALLOWED_ADDRESSES))
 
 
 def http_allowed(host: str) -> bool:
     return settings.DEBUG or host.lower() in {h.lower() for h in settings.WEBHOOK_ALLOW_HTTP_HOSTS}
 
 
+def literal_address(host: str) -> IPAddress | None:
+    """The address a URL host spells, as a browser or ``getaddrinfo`` reads it, or None for a name.
+
+    Covers IPv6 literals (a zone id dropped), dotted quads with a trailing dot, and the legacy IPv4
+    forms ``inet_aton`` accepts: decimal (2130706433), octal (0177.0.0.1), hex (0x7f.1), short (127.1).
+    """
+    host = host.rstrip(".").split("%")[0]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fx.]+", host, flags=re.IGNORECASE):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
 def check_url(url: str) -> str | None:
     """Why ``url`` cannot be an endpoint (scheme, host, credentials, a refused literal address), or None."""
+    if any(ch == "\\" or ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
+        return "The URL may not contain backslashes, spaces or control characters."
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme not in {"http", "https"} or not host:
         return "The URL must be an absolute http(s) URL."
     if parts.scheme == "http" and not http_allowed(host):
         return "Only https URLs are allowed."
-    if parts.username or parts.password:
+    if "@" in parts.netloc:
         return "Credentials in the URL are not supported."
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
+    literal = literal_address(host)
+    if literal is None:
         return None  # a name: its addresses are checked at send time, every time
     if not address_allowed(literal):
-        return "This address is not allowed (private, loopback, link-local, multicast or metadata)."
+        reason = addresses.judge(literal).reason
+        return f"This address is not allowed (private, loopback, link-local, multicast, metadata, reserved): {reason}."
     return None
 
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_celery_beat",
+    "csp",
     # ours
     "apps.core",
     "apps.accounts",
@@ -87,6 +88,8 @@ MIDDLEWARE = [
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",  # issue 15: Content-Security-Policy, and the cross-origin headers below
+    "apps.core.headers.CrossOriginMiddleware",
     "apps.core.middleware.AccessLogMiddleware",
     "apps.core.middleware.ApiErrorMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -268,6 +271,9 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "USER_ID_FIELD": "id",
+    # Issue 15: every token names who issued it and for whom; both are checked on every use.
+    "ISSUER": env.str("JWT_ISSUER", default="olympus"),
+    "AUDIENCE": env.str("JWT_AUDIENCE", default="olympus-api"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Olympus API",
@@ -479,3 +485,45 @@ CELERY_BEAT_SCHEDULE["analytics.refresh"] = {
     "task": "apps.analytics.tasks.refresh_daily_metrics",
     "schedule": ANALYTICS_REFRESH_SECONDS,
 }
+
+# --- security hardening (issue 15) ------------------------------------------------------------
+# GraphQL: the most nodes an operation may return (the product of `first` along each path, summed).
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=25000)
+# /health answers within this long whatever is down; the worker ping and queue depths are
+# refreshed in the background at most once per interval (all processes together).
+HEALTH_TIMEOUT_SECONDS = env.float("HEALTH_TIMEOUT_SECONDS", default=0.08)
+HEALTH_WORKER_PING_INTERVAL = env.float("HEALTH_WORKER_PING_INTERVAL", default=30.0)
+# Per-check details on /health: this Bearer token (or a staff session); anonymous callers get the status only.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+# /metrics: a Bearer token or "user:password" for basic auth; with neither it is open only when DEBUG.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_BASIC_AUTH = env.str("METRICS_BASIC_AUTH", default="")
+# Browser clients keep the refresh token in this HttpOnly, Secure, SameSite=Strict cookie, sent to the auth
+# endpoints only (login with "refresh_cookie": true); cookie-authenticated refresh and logout are CSRF-checked.
+REFRESH_COOKIE_NAME = env.str("REFRESH_COOKIE_NAME", default="olympus_refresh")
+REFRESH_COOKIE_PATH = env.str("REFRESH_COOKIE_PATH", default="/api/v1/auth/")
+REFRESH_COOKIE_DOMAIN = env.str("REFRESH_COOKIE_DOMAIN", default="") or None
+REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=True)
+# Content-Security-Policy (django-csp) on every response: scripts only from here or with the page's nonce;
+# styles may be inline (the admin's and ReDoc's injected styles); nothing from another origin.
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Cross-origin isolation: HTML pages embed only what is ours (COEP); our responses are not embeddable
+# by other sites (CORP). COOP is SECURE_CROSS_ORIGIN_OPENER_POLICY above. Empty turns a header off.
+CROSS_ORIGIN_EMBEDDER_POLICY = env.str("CROSS_ORIGIN_EMBEDDER_POLICY", default="require-corp")
+CROSS_ORIGIN_RESOURCE_POLICY = env.str("CROSS_ORIGIN_RESOURCE_POLICY", default="same-origin")

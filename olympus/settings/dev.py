@@ -1,10 +1,13 @@
-"""Local development: debug on, a fixed insecure key unless one is given."""
+"""Local development: debug on; the key is this checkout's own (``.data/secrets.json``) unless one is given."""
+
+from olympus import local_secrets
 
 from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-olympus-key-change-me-in-production-0123456789")
+# No key in the repository signs anything: each checkout generates its own on first use (issue 15).
+SECRET_KEY = env.str("SECRET_KEY", default="") or local_secrets.load_or_create()["SECRET_KEY"]
 
 # GraphQL: introspection and the GraphiQL page for local exploration.
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=True)

@@ -40,3 +40,7 @@ STRIPE_MAX_NETWORK_RETRIES = 0
 STRIPE_WEBHOOK_SECRET = "whsec_test_current"  # noqa: S105
 STRIPE_WEBHOOK_SECRETS = ["whsec_test_current", "whsec_test_previous"]
 BILLING_REDIRECT_HOSTS = ["app.example.com", ".shop.example.com", "localhost"]
+# Issue 15: probes get a generous deadline on a busy test machine (the hung-dependency test sets its own).
+HEALTH_TIMEOUT_SECONDS = 5.0
+HEALTH_TOKEN = "test-health-token"  # noqa: S105
+METRICS_TOKEN = "test-metrics-token"  # noqa: S105

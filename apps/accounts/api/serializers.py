@@ -54,7 +54,9 @@ class UserSerializer(serializers.ModelSerializer):
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField(help_text="Bearer token for the API; lives 15 minutes by default.")
     refresh = serializers.CharField(
-        help_text="Exchange at auth/refresh for a new pair; single use, lives 7 days by default."
+        required=False,
+        help_text="Exchange at auth/refresh for a new pair; single use, lives 7 days by default. Absent when "
+        "the refresh token travels in the HttpOnly cookie (browser clients).",
     )
 
 
@@ -89,13 +91,34 @@ class RegisterSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=150)
 
 
+class RegisterAcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="The same for a new address and one that already has an account.")
+
+
 class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = PasswordField()
 
 
+class RestLoginSerializer(LoginSerializer):
+    """REST's login: browser clients may ask for the refresh token in a cookie."""
+
+    refresh_cookie = serializers.BooleanField(
+        default=False,
+        write_only=True,
+        help_text="Browser clients: set the refresh token as an HttpOnly, Secure, SameSite=Strict cookie "
+        "limited to the auth endpoints instead of returning it in the body.",
+    )
+
+
 class RefreshTokenSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096, write_only=True)
+    refresh = serializers.CharField(
+        max_length=4096,
+        write_only=True,
+        required=False,
+        help_text="The refresh token; leave it out to use the HttpOnly cookie set at login (then the "
+        "X-CSRFToken header must echo the csrftoken cookie).",
+    )
 
 
 class UserUpdateSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ import ipaddress
 import uuid
 
 from django.db.models import QuerySet
+from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -16,11 +17,13 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
+from apps.accounts.api import cookies, throttles
 from apps.accounts.api import serializers as s
-from apps.accounts.api import throttles
+from apps.accounts.errors import AuthenticationFailed
 from apps.accounts.events import ClientInfo
 from apps.accounts.models import UserSession
 from apps.accounts.tokens import token_identity
+from apps.core.exceptions import ValidationError, describe_exception, error_response
 from apps.core.openapi import ErrorEnvelopeSerializer
 
 USER_AGENT_MAX = 512
@@ -63,16 +66,17 @@ class RegisterView(PublicAuthView):
     @extend_schema(
         operation_id="auth_register",
         summary="Create an account",
-        description="Creates an active user and mails a verification link. A taken email is a VALIDATION_ERROR on "
-        "`email`; each password rule that fails is listed under `password`.",
+        description="Creates an active user and mails a verification link. The answer is the same 202 whether or "
+        "not the address already has an account (its owner is emailed that someone tried to sign up); each "
+        "password rule that fails is listed under `password`.",
         request=s.RegisterSerializer,
-        responses={201: s.UserSerializer},
+        responses={202: s.RegisterAcceptedSerializer},
     )
     def post(self, request: Request) -> Response:
         data = s.RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_register(**data.validated_data, client=client_info(request))
-        return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        services.user_register(**data.validated_data, client=client_info(request))
+        return Response({"detail": services.REGISTRATION_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(tags=["auth"])
@@ -84,15 +88,33 @@ class LoginView(PublicAuthView):
         summary="Sign in",
         description="Opens a session. Wrong credentials, an unknown email and an account that is not active "
         "all answer the same 401. Throttled per IP and per email.",
-        request=s.LoginSerializer,
+        request=s.RestLoginSerializer,
         responses={200: s.LoginResponseSerializer, 401: UNAUTHORIZED_CREDENTIALS},
     )
     def post(self, request: Request) -> Response:
-        data = s.LoginSerializer(data=request.data)
+        data = s.RestLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        in_cookie = data.validated_data.pop("refresh_cookie")
         result = services.auth_login(**data.validated_data, client=client_info(request))
         body = {"access": result.tokens.access, "refresh": result.tokens.refresh, "user": result.user}
-        return Response(s.LoginResponseSerializer(body).data)
+        if in_cookie:
+            del body["refresh"]
+        response = Response(s.LoginResponseSerializer(body).data)
+        if in_cookie:
+            cookies.set_refresh_cookie(request, response, result.tokens.refresh)
+        return response
+
+
+def _refresh_token(request: Request) -> tuple[str, bool]:
+    """The refresh token from the body (non-browser clients) or the HttpOnly cookie (CSRF-checked)."""
+    data = s.RefreshTokenSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    if "refresh" in data.validated_data:
+        return data.validated_data["refresh"], False
+    from_cookie = cookies.refresh_from_cookie(request)
+    if from_cookie is None:
+        raise ValidationError(details={"refresh": ["This field is required (or the refresh cookie)."]})
+    return from_cookie, True
 
 
 @extend_schema(tags=["auth"])
@@ -105,10 +127,20 @@ class RefreshView(PublicAuthView):
         request=s.RefreshTokenSerializer,
         responses={200: s.TokenPairSerializer, 401: UNAUTHORIZED_REFRESH},
     )
-    def post(self, request: Request) -> Response:
-        data = s.RefreshTokenSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        tokens = services.auth_refresh(refresh=data.validated_data["refresh"], client=client_info(request))
+    def post(self, request: Request) -> HttpResponseBase:
+        refresh, from_cookie = _refresh_token(request)
+        try:
+            tokens = services.auth_refresh(refresh=refresh, client=client_info(request))
+        except AuthenticationFailed as exc:
+            if not from_cookie:
+                raise
+            failed = error_response(describe_exception(exc))
+            cookies.clear_refresh_cookie(failed)  # a dead cookie goes with the 401
+            return failed
+        if from_cookie:
+            response = Response(s.TokenPairSerializer({"access": tokens.access}).data)
+            cookies.set_refresh_cookie(request, response, tokens.refresh)
+            return response
         return Response(s.TokenPairSerializer({"access": tokens.access, "refresh": tokens.refresh}).data)
 
 
@@ -122,10 +154,12 @@ class LogoutView(PublicAuthView):
         responses={204: None, 401: UNAUTHORIZED_REFRESH},
     )
     def post(self, request: Request) -> Response:
-        data = s.RefreshTokenSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.auth_logout(refresh=data.validated_data["refresh"], client=client_info(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        refresh, from_cookie = _refresh_token(request)
+        services.auth_logout(refresh=refresh, client=client_info(request))
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        if from_cookie:
+            cookies.clear_refresh_cookie(response)
+        return response
 
 
 @extend_schema(tags=["auth"])

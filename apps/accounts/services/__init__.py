@@ -27,6 +27,7 @@ from apps.accounts.services.tokens import (
 )
 from apps.accounts.services.users import (
     PROFILE_FIELDS,
+    REGISTRATION_ACCEPTED,
     email_verification_request,
     password_rule_failures,
     user_change_password,
@@ -38,6 +39,7 @@ from apps.accounts.services.users import (
 
 __all__ = [
     "PROFILE_FIELDS",
+    "REGISTRATION_ACCEPTED",
     "ClientInfo",
     "LoginResult",
     "TokenPair",

@@ -16,8 +16,7 @@ from apps.accounts import events
 from apps.accounts.errors import INVALID_LINK
 from apps.accounts.events import ClientInfo
 from apps.accounts.models import AccountToken, User, UserSession
-from apps.accounts.selectors import user_get_active_by_email
-from apps.accounts.services.sessions import user_sessions_revoke_internal
+from apps.accounts.services.sessions import normalize_email, user_sessions_revoke_internal
 from apps.accounts.services.users import require_password_rules
 from apps.core.exceptions import ValidationError
 
@@ -89,13 +88,19 @@ def email_verify(*, token: str, client: ClientInfo | None = None) -> User:
 
 
 def password_reset_request(*, email: str, client: ClientInfo | None = None) -> None:
-    """Mail a reset link to an active user with this email; say nothing either way."""
-    user = user_get_active_by_email(email=email)
-    if user is None:
-        logger.info("password reset requested for an address with no active user")
-        return
+    """Queue a reset email for this address; say nothing either way.
+
+    The request does the same work for every address (one outbox row, no lookup): the
+    email task decides whether an active user has it, so the answer's timing tells
+    nothing about which addresses have accounts.
+    """
     with transaction.atomic(durable=True):
-        events.account_event_record(event_type=events.AUTH_PASSWORD_RESET_REQUESTED, user_id=user.id, client=client)
+        events.account_event_record(
+            event_type=events.AUTH_PASSWORD_RESET_REQUESTED,
+            user_id=None,
+            client=client,
+            email=normalize_email(email),
+        )
 
 
 def password_reset_confirm(*, token: str, new_password: str, client: ClientInfo | None = None) -> User:

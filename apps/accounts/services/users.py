@@ -18,7 +18,8 @@ from apps.core.exceptions import Conflict, ValidationError
 
 # The only fields a user may change about themselves.
 PROFILE_FIELDS = ("full_name", "display_name", "avatar_url", "phone", "bio", "preferences")
-EMAIL_TAKEN = "A user with this email already exists."
+# What every registration answers, whether the address was free or taken.
+REGISTRATION_ACCEPTED = "Thanks: we have sent an email to this address; follow it to finish signing up."
 EMAIL_CONSTRAINT = "accounts_user_email_ci_unique"
 
 
@@ -37,32 +38,39 @@ def require_password_rules(*, password: str, user: User, field: str) -> None:
         raise ValidationError("The password does not meet the password rules.", details={field: failures})
 
 
-def user_register(*, email: str, password: str, full_name: str, client: ClientInfo | None = None) -> User:
+def user_register(*, email: str, password: str, full_name: str, client: ClientInfo | None = None) -> User | None:
     """Create an active, not yet verified user; a verification email follows (``user.registered``).
 
     The email is stored lower-cased and is unique among users that are not deleted.
+    Whether the address is taken is never told to the caller (no account enumeration):
+    the same rules are checked and the same password hashing done either way, and a
+    taken address gets a "someone tried to sign up with your address" email instead
+    (``user.registration_attempted``). Returns the new user, or None when the address
+    was taken; doors answer the same for both.
     """
     user = User(email=normalize_email(email), full_name=full_name.strip())
     user.set_status(User.Status.ACTIVE)
-    errors: dict[str, list[str]] = {}
-    if User.objects.exclude(status=User.Status.DELETED).filter(email__iexact=user.email).exists():
-        errors["email"] = [EMAIL_TAKEN]
     failures = password_rule_failures(password=password, user=user)
     if failures:
-        errors["password"] = failures
-    if errors:
-        raise ValidationError(details=errors)
-    user.set_password(password)
+        raise ValidationError(details={"password": failures})
+    user.set_password(password)  # hashed whether or not the address is taken: the same work either way
     user.full_clean(exclude=["password"], validate_constraints=False)
-    try:
-        with transaction.atomic(durable=True):
-            user.save(force_insert=True)
-            events.account_event_record(event_type=events.USER_REGISTERED, user_id=user.id, client=client)
-    except IntegrityError as exc:
-        if EMAIL_CONSTRAINT in str(exc):  # a concurrent registration won the race
-            raise ValidationError(details={"email": [EMAIL_TAKEN]}) from None
-        raise
-    return user
+    existing = User.objects.exclude(status=User.Status.DELETED).filter(email__iexact=user.email).first()
+    if existing is None:
+        try:
+            with transaction.atomic(durable=True):
+                user.save(force_insert=True)
+                events.account_event_record(event_type=events.USER_REGISTERED, user_id=user.id, client=client)
+        except IntegrityError as exc:
+            if EMAIL_CONSTRAINT not in str(exc):
+                raise
+            # A concurrent registration won the race: the same answer as a taken address.
+            existing = User.objects.exclude(status=User.Status.DELETED).get(email__iexact=user.email)
+        else:
+            return user
+    with transaction.atomic(durable=True):
+        events.account_event_record(event_type=events.USER_REGISTRATION_ATTEMPTED, user_id=existing.id, client=client)
+    return None
 
 
 def user_update_profile(*, user: User, data: dict[str, Any], client: ClientInfo | None = None) -> User:

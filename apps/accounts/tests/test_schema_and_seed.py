@@ -7,7 +7,7 @@ from django.core.management import call_command
 from apps.accounts.tests.helpers import login
 
 ACCOUNT_OPERATIONS = {
-    ("/api/v1/auth/register", "post"): "201",
+    ("/api/v1/auth/register", "post"): "202",
     ("/api/v1/auth/login", "post"): "200",
     ("/api/v1/auth/refresh", "post"): "200",
     ("/api/v1/auth/logout", "post"): "204",

@@ -216,9 +216,9 @@ def test_concurrent_registrations_of_one_email_create_one_user():
 
     outcomes = _in_parallel(register, register, register)
 
+    # then: one user; the others were told nothing different (their attempt is mailed to the owner)
     assert sum(isinstance(o, User) for o in outcomes) == 1
-    errors = [o for o in outcomes if not isinstance(o, User)]
-    assert all(isinstance(e, ValidationError) and e.details == {"email": [services.users.EMAIL_TAKEN]} for e in errors)
+    assert [o for o in outcomes if not isinstance(o, User)] == [None, None]
     assert User.objects.filter(email="race@example.com").count() == 1
 
 

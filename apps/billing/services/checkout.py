@@ -6,7 +6,6 @@ import hashlib
 import json
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -18,21 +17,16 @@ from apps.billing.models import BillingInterval, CheckoutSession, Plan
 from apps.billing.services.plans import live_subscription
 from apps.billing.stripe_api import stripe_client, stripe_errors
 from apps.core.exceptions import Conflict, IdempotencyKeyReused, ValidationError
+from apps.core.redirects import host_allowed, redirect_host
 from apps.core.services import model_update
 from apps.organizations.models import Organization
 
 
 def redirect_url_allowed(url: str) -> bool:
-    """http(s) URLs on a host of ``BILLING_REDIRECT_HOSTS`` (a leading dot admits subdomains)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in {"http", "https"} or not host:
-        return False
-    for allowed in settings.BILLING_REDIRECT_HOSTS:
-        allowed = allowed.lower()
-        if host == allowed or (allowed.startswith(".") and (host.endswith(allowed) or host == allowed[1:])):
-            return True
-    return False
+    """http(s) URLs on a host of ``BILLING_REDIRECT_HOSTS`` (a leading dot admits subdomains), read as a
+    browser reads them (``apps.core.redirects``: no backslashes, userinfo or control characters)."""
+    host = redirect_host(url)
+    return host is not None and host_allowed(host, settings.BILLING_REDIRECT_HOSTS)
 
 
 def _check_redirects(**urls: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,15 @@ logger = logging.getLogger("olympus.billing.webhooks")
 LOCK_NAMESPACE = 0x5717E
 
 
+def _signature_time(header: str | None) -> float:
+    """The ``t=`` of a ``Stripe-Signature`` header (0 when absent or malformed: the HMAC check refuses it)."""
+    for part in (header or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            return float(value)
+    return 0.0
+
+
 def stripe_signature_verify(*, payload: bytes, header: str | None) -> None:
     """Accept the payload only if ``header`` signs it with one of our endpoint secrets, recently.
 
@@ -51,6 +61,11 @@ def stripe_signature_verify(*, payload: bytes, header: str | None) -> None:
     secrets = settings.STRIPE_WEBHOOK_SECRETS
     if not secrets:
         raise BillingNotConfigured("Stripe webhooks are not configured on this server.")
+    # Stripe's check refuses old signatures only; one dated beyond the tolerance ahead is refused too.
+    if _signature_time(header) > time.time() + settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS:
+        raise ValidationError(
+            "Invalid Stripe signature.", details={"stripe_signature": ["The signature is dated in the future."]}
+        )
     stale = False
     for secret in secrets:
         try:

@@ -205,3 +205,32 @@ def test_portal_return_url_must_be_allowed(stripe_api, owner_client, organizatio
 
     assert response.status_code == 400
     assert "return_url" in response.json()["error"]["details"]
+
+
+# --- redirect URLs as a browser reads them (issue 15) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example\\@localhost/x",
+        "https://evil.example\\@app.example.com/x",
+        "https://evil.example@app.example.com/x",
+        "https://app.example.com\t.evil.example/x",
+    ],
+)
+@pytest.mark.parametrize("field", ["success_url", "cancel_url"])
+def test_checkout_refuses_redirects_a_browser_reads_differently(stripe_api, owner_client, organization, field, url):
+    response = owner_client.post(CHECKOUT, body(organization, **{field: url}), format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()["error"]["details"]
+    assert not CheckoutSession.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["https://evil.example\\@localhost/x", "https://evil.example@localhost/x"])
+def test_portal_refuses_return_urls_a_browser_reads_differently(stripe_api, owner_client, organization, url):
+    response = owner_client.post(PORTAL, {"organization": str(organization.pk), "return_url": url}, format="json")
+
+    assert response.status_code == 400
+    assert "return_url" in response.json()["error"]["details"]

@@ -62,6 +62,21 @@ def test_a_bad_or_stale_signature_is_refused_and_nothing_is_stored(client, secre
     assert not StripeEvent.objects.exists()
 
 
+@pytest.mark.parametrize("ahead", [301, 400, 86400])
+def test_a_signature_dated_in_the_future_beyond_tolerance_is_refused(client, ahead):
+    response = post_event(client, harmless_event(), timestamp=int(time.time()) + ahead)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"stripe_signature": ["The signature is dated in the future."]}
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_signature_a_little_ahead_is_accepted_for_clock_skew(client):
+    response = post_event(client, harmless_event(), timestamp=int(time.time()) + 60)
+
+    assert response.status_code == 200
+
+
 def test_a_signature_within_tolerance_is_accepted(client):
     response = post_event(client, harmless_event(), timestamp=int(time.time()) - 290)
 

@@ -124,7 +124,7 @@ def test_concurrent_misses_compute_once():
 
 def test_cache_counters_appear_in_metrics(client, api_client, organization):
     api_client.get(URL)
-    text = client.get("/metrics").content.decode()
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer test-metrics-token").content.decode()
     assert "olympus_catalog_cache_requests_total" in text
 
 

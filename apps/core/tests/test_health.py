@@ -2,7 +2,11 @@
 
 import pytest
 
+from apps.core import health
+
 pytestmark = pytest.mark.django_db
+
+DETAILS = {"HTTP_AUTHORIZATION": "Bearer test-health-token"}
 
 UNREACHABLE_REDIS = {
     "default": {
@@ -29,7 +33,9 @@ def test_ready_checks_database_and_cache(client):
 
 
 def test_health_reports_every_dependency(client):
-    response = client.get("/health")
+    client.get("/health")  # starts the background worker ping and queue reading
+    health.wait_for_refresh()
+    response = client.get("/health", **DETAILS)
     assert response.status_code == 200, response.json()
     checks = response.json()["checks"]
     assert set(checks) == {"database", "cache", "broker", "migrations", "workers", "queues"}
@@ -37,7 +43,6 @@ def test_health_reports_every_dependency(client):
     assert all(checks[name]["status"] == "ok" for name in dependencies)
     # Without a Celery worker the answer is "degraded", still 200 (see apps/jobs/tests/test_observability.py).
     assert checks["workers"]["status"] in {"ok", "degraded"}
-    assert all(check["duration_ms"] >= 0 for check in checks.values())
 
 
 def test_ready_is_503_when_redis_is_unreachable(client, settings):
@@ -57,7 +62,7 @@ def test_health_is_503_when_the_broker_is_unreachable(client, settings):
     previous = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"
     try:
-        response = client.get("/health")
+        response = client.get("/health", **DETAILS)
     finally:
         app.conf.broker_url = previous
     assert response.status_code == 503
@@ -74,14 +79,14 @@ def test_health_is_503_with_unapplied_migrations(client, monkeypatch):
         return real_plan(self, [("accounts", None)], clean_start)
 
     monkeypatch.setattr(MigrationExecutor, "migration_plan", plan_with_rollback)
-    response = client.get("/health")
+    response = client.get("/health", **DETAILS)
     assert response.status_code == 503
     assert response.json()["checks"]["migrations"]["status"] == "error"
 
 
 def test_metrics_expose_request_latency_histogram(client):
     client.get("/live")
-    response = client.get("/metrics")
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer test-metrics-token")
     assert response.status_code == 200
     text = response.content.decode()
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 REGISTER = """
 mutation($email: String!, $password: String!, $fullName: String!) {
-  register(email: $email, password: $password, fullName: $fullName) { id email fullName status emailVerifiedAt }
+  register(email: $email, password: $password, fullName: $fullName) { detail }
 }"""
 LOGIN = """
 mutation($email: String!, $password: String!) {
@@ -35,9 +35,23 @@ def test_register_creates_an_unverified_active_user(gql, mailoutbox, django_capt
         result = gql(REGISTER, {"email": "New@Example.com", "password": "Sup3r-secret!", "fullName": " Ada "})
 
     assert result.errors == []
-    assert result.data["register"]["email"] == "new@example.com"
-    assert result.data["register"]["emailVerifiedAt"] is None
-    assert User.objects.get(email="new@example.com").check_password("Sup3r-secret!")
+    assert result.data["register"]["detail"].startswith("Thanks")
+    user = User.objects.get(email="new@example.com")
+    assert user.check_password("Sup3r-secret!")
+    assert user.email_verified_at is None
+
+
+def test_register_answers_a_taken_email_as_a_new_one(gql, user, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = gql(REGISTER, {"email": "fresh@example.com", "password": "Sup3r-secret!", "fullName": "F"})
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = gql(REGISTER, {"email": user.email.upper(), "password": "Sup3r-secret!", "fullName": "F"})
+
+    assert taken.data == fresh.data
+    assert taken.errors == []
+    assert [m.to for m in mailoutbox] == [[user.email]]
+    assert mailoutbox[0].subject == "Someone tried to sign up with your address"
 
 
 def test_register_reports_each_failed_rule_by_field(gql, user):
@@ -45,7 +59,7 @@ def test_register_reports_each_failed_rule_by_field(gql, user):
 
     assert result.codes == ["VALIDATION_ERROR"]
     details = result.error["extensions"]["details"]
-    assert details["email"] == ["A user with this email already exists."]
+    assert set(details) == {"password"}  # a taken email is not told
     assert len(details["password"]) >= 3  # length, upper case, digit, symbol...
 
 

@@ -5,6 +5,7 @@ import re
 import pytest
 from celery import shared_task
 
+from apps.core import health
 from apps.webhooks import services
 from apps.webhooks.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 from olympus.celery import app
@@ -31,7 +32,7 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 def metrics(client) -> str:
-    response = client.get("/metrics")
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer test-metrics-token")
     assert response.status_code == 200
     return response.content.decode()
 
@@ -96,8 +97,10 @@ def test_webhook_outcomes_and_latency_are_exposed(client, httpserver):
 def test_health_reports_workers_and_queues_degraded_not_failed(client, settings):
     # given: a threshold any depth exceeds (workers: a real-worker test may run beside this one, or none)
     settings.HEALTH_QUEUE_DEPTH_THRESHOLD = -1
+    client.get("/health")  # starts the background worker ping and queue reading
+    health.wait_for_refresh()
     # when
-    response = client.get("/health")
+    response = client.get("/health", HTTP_AUTHORIZATION="Bearer test-health-token")
     # then: still 200, but "degraded", with the reasons
     assert response.status_code == 200
     body = response.json()
