@@ -110,10 +110,13 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connections
 
+    from olympus.bootstrap import ensure_services
+
     print("Olympus: preparing services…", flush=True)
-    django.setup()  # settings start or reuse the embedded servers and export their URLs
-    if settings.EMBEDDED_SERVICES:
-        print(f"  embedded: {', '.join(settings.EMBEDDED_SERVICES)} (data under .data/)", flush=True)
+    embedded = ensure_services()  # start or reuse the embedded servers; children inherit their URLs
+    if embedded:
+        print(f"  embedded: {', '.join(embedded)} (data under .data/)", flush=True)
+    django.setup()
     call_command("migrate", interactive=False, verbosity=1)
     call_command("sync_periodic_tasks")
     call_command("seed_demo")

@@ -256,7 +256,7 @@ def _flush_broker() -> None:
     """Empty the bench's broker database: the relays its processes queued go nowhere."""
     import redis
 
-    from olympus.settings.base import redis_url
+    from olympus.service_urls import redis_url
 
     redis.Redis.from_url(redis_url(settings.REDIS_URL, BROKER_DB)).flushdb()
 
