@@ -30,9 +30,9 @@ test: install
 	DJANGO_SETTINGS_MODULE=olympus.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
-## make bench: benchmarks with timing goals (filled by later issues)
+## make bench: benchmarks with timing goals (tools/bench; `make bench ARGS=orders` runs one module)
 bench: install
-	$(BIN)/python -m olympus.bench
+	$(BIN)/python -m tools.bench $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

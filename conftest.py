@@ -128,7 +128,7 @@ def _clear_cache():
     cache.delete_pattern("*")
 
 
-# --- Stripe: a real local server (localstripe + olympus/stripe_local.py), one per xdist worker ---
+# --- Stripe: a real local server (localstripe + tools/stripe_local.py), one per xdist worker ---
 
 
 @pytest.fixture(scope="session")

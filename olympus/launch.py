@@ -1,7 +1,7 @@
 """`make run`: bring the whole platform up in one terminal.
 
 Starts (or reuses) the embedded PostgreSQL and Redis when their URLs are unset,
-and a local Stripe (localstripe, see ``olympus/stripe_local.py``) when
+and a local Stripe (localstripe, see ``tools/stripe_local.py``) when
 ``STRIPE_SECRET_KEY`` is unset, migrates, loads the demo data, then runs web
 (gunicorn), a Celery worker and Celery beat under honcho. Ctrl-C stops the processes; the embedded servers stop
 with the last process that uses them.
@@ -44,7 +44,7 @@ DEMO_STRIPE = {
 
 
 def start_demo_stripe(*, web_port: int) -> subprocess.Popen | None:
-    """Without STRIPE_SECRET_KEY, run a local Stripe (localstripe + olympus/stripe_local.py) for the demo.
+    """Without STRIPE_SECRET_KEY, run a local Stripe (localstripe + tools/stripe_local.py) for the demo.
 
     It keeps its state in .data/localstripe.pickle, delivers its signed webhooks
     to this server's /webhooks/stripe, and stops with us. The variables it
@@ -66,7 +66,7 @@ def start_demo_stripe(*, web_port: int) -> subprocess.Popen | None:
         [
             sys.executable,
             "-m",
-            "olympus.stripe_local",
+            "tools.stripe_local",
             "--port",
             str(port),
             "--data-file",

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -36,9 +35,6 @@ urlpatterns = [
     # Anything else under /api/ answers the JSON envelope, never an HTML page.
     re_path(r"^api/", core_views.api_not_found),
 ]
-
-if settings.BENCH_ROUTES:
-    urlpatterns.insert(0, path("bench/", include("olympus.bench_urls")))
 
 handler404 = "apps.core.views.handler404"
 handler500 = "apps.core.views.handler500"

@@ -316,9 +316,6 @@ GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=False)
 # The GraphiQL page (GET /graphql in a browser), served from our static files: development only.
 GRAPHQL_GRAPHIQL = False
 
-# Benchmark-only routes (bare comparison views), mounted by `make bench` servers only.
-BENCH_ROUTES = env.bool("OLYMPUS_BENCH_ROUTES", default=False)
-
 # --- Stripe ----------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")

@@ -1,9 +1,13 @@
-"""Bare comparison views for `make bench` (mounted only when OLYMPUS_BENCH_ROUTES is set)."""
+"""The URLconf of `make bench` servers: Olympus's own routes plus bare comparison views under /bench/."""
 
-from django.urls import path
+from django.urls import include, path
 
-from apps.catalog.bench import bare_product_list
+from tools.bench.catalog import bare_product_list
 
 urlpatterns = [
-    path("products-bare/", bare_product_list),
+    path("bench/products-bare/", bare_product_list),
+    path("", include("olympus.urls")),
 ]
+
+handler404 = "apps.core.views.handler404"
+handler500 = "apps.core.views.handler500"
