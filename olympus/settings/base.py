@@ -11,6 +11,7 @@ at the end. Every variable read here is listed in docs/configuration.md.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -343,7 +344,7 @@ SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="console")  # "json" in production
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {

@@ -27,6 +27,7 @@ organization, user) when it ends. Its load processes publish Celery relays to Re
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import subprocess
@@ -333,7 +334,7 @@ def oversell_probe() -> dict[str, Any]:
                 figures[f"{name}_errors"] = result["errors"]
                 sold = result["ok"]
                 figures[f"{name}_oversell"] = max(0, sold - PROBE_STOCK) + committed(
-                    lambda sold=sold: _left_over_mismatch(spec, sold)
+                    functools.partial(_left_over_mismatch, spec, sold)
                 )
     finally:
         committed(_cleanup)
