@@ -104,6 +104,7 @@ def main() -> int:
     port = choose_port(int(os.environ.get("OLYMPUS_PORT", "8000")))
     os.environ["OLYMPUS_PORT"] = str(port)
     base = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("SITE_URL", base)  # emailed links open this server's own pages
     demo_stripe = start_demo_stripe(web_port=port)
     import django
     from django.conf import settings

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.AccessLogMiddleware",
     "apps.core.middleware.ApiErrorMiddleware",
+    "apps.core.middleware.PlainNotFoundMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -157,7 +158,11 @@ GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
 
 # Accounts: single-use emailed tokens, links into the web client, session bookkeeping.
-FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000").rstrip("/")
+# Where Olympus itself is reached (links in emails when there is no web client of its own).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Emailed links (/verify-email, /reset-password) go to the web client; unset, to Olympus's own small pages.
+FRONTEND_URL = (env.str("FRONTEND_URL", default="") or SITE_URL).rstrip("/")
+ACCOUNT_PAGES = not env.str("FRONTEND_URL", default="")
 PASSWORD_RESET_TOKEN_LIFETIME = timedelta(minutes=env.int("PASSWORD_RESET_TOKEN_MINUTES", default=60))
 EMAIL_VERIFICATION_TOKEN_LIFETIME = timedelta(hours=env.int("EMAIL_VERIFICATION_TOKEN_HOURS", default=48))
 # A session's last_used_at (and the user's last_active_at) is written at most this often.
