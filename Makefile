@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint format lock stop clean
+.PHONY: install run test typecheck bench lint format lock stop clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
@@ -23,16 +23,22 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m olympus.launch
 
-## make test: lint, migration check and the whole suite on real PostgreSQL and Redis
+## make test: lint, types, migration check and the whole suite on real PostgreSQL and Redis
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
 	DJANGO_SETTINGS_MODULE=olympus.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
-## make bench: benchmarks with timing goals (filled by later issues)
+## make bench: benchmarks with timing goals (tools/bench; `make bench ARGS=orders` runs one module)
 bench: install
-	$(BIN)/python -m olympus.bench
+	$(BIN)/python -m tools.bench $(ARGS)
+
+## make typecheck: mypy with django-stubs (strict on services and selectors; see [tool.mypy] in pyproject.toml).
+## Settings start nothing, so the Django plugin reads them with placeholder URLs: nothing connects.
+typecheck: install
+	DATABASE_URL=postgresql://typecheck@localhost/typecheck REDIS_URL=redis://localhost:6379/0 $(BIN)/mypy
 
 lint: install
 	$(BIN)/ruff check .

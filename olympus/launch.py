@@ -1,7 +1,7 @@
 """`make run`: bring the whole platform up in one terminal.
 
 Starts (or reuses) the embedded PostgreSQL and Redis when their URLs are unset,
-and a local Stripe (localstripe, see ``olympus/stripe_local.py``) when
+and a local Stripe (localstripe, see ``tools/stripe_local.py``) when
 ``STRIPE_SECRET_KEY`` is unset, migrates, loads the demo data, then runs web
 (gunicorn), a Celery worker and Celery beat under honcho. Ctrl-C stops the processes; the embedded servers stop
 with the last process that uses them.
@@ -49,7 +49,7 @@ def demo_stripe_settings() -> dict[str, str]:
 
 
 def start_demo_stripe(*, web_port: int) -> subprocess.Popen | None:
-    """Without STRIPE_SECRET_KEY, run a local Stripe (localstripe + olympus/stripe_local.py) for the demo.
+    """Without STRIPE_SECRET_KEY, run a local Stripe (localstripe + tools/stripe_local.py) for the demo.
 
     It keeps its state in .data/localstripe.pickle, delivers its signed webhooks
     to this server's /webhooks/stripe, and stops with us. The variables it
@@ -72,7 +72,7 @@ def start_demo_stripe(*, web_port: int) -> subprocess.Popen | None:
         [
             sys.executable,
             "-m",
-            "olympus.stripe_local",
+            "tools.stripe_local",
             "--port",
             str(port),
             "--data-file",
@@ -110,6 +110,7 @@ def main() -> int:
     port = choose_port(int(os.environ.get("OLYMPUS_PORT", "8000")))
     os.environ["OLYMPUS_PORT"] = str(port)
     base = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("SITE_URL", base)  # emailed links open this server's own pages
     demo_stripe = start_demo_stripe(web_port=port)  # reads .env first: its values win
     local_secrets.export_to_environment()  # SECRET_KEY for web, worker and beat: this checkout's own
     import django
@@ -117,10 +118,13 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connections
 
+    from olympus.bootstrap import ensure_services
+
     print("Olympus: preparing services…", flush=True)
-    django.setup()  # settings start or reuse the embedded servers and export their URLs
-    if settings.EMBEDDED_SERVICES:
-        print(f"  embedded: {', '.join(settings.EMBEDDED_SERVICES)} (data under .data/)", flush=True)
+    embedded = ensure_services()  # start or reuse the embedded servers; children inherit their URLs
+    if embedded:
+        print(f"  embedded: {', '.join(embedded)} (data under .data/)", flush=True)
+    django.setup()
     call_command("migrate", interactive=False, verbosity=1)
     call_command("sync_periodic_tasks")
     call_command("seed_demo")

@@ -1,12 +1,18 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from apps.accounts import pages as account_pages
 from apps.billing.api.webhooks import StripeWebhookView
 from apps.core import views as core_views
 from apps.graphql.schema import schema as graphql_schema
 from apps.graphql.views import GraphQLView
+
+admin.site.site_header = "Olympus administration"
+admin.site.site_title = "Olympus admin"
+admin.site.site_url = "/"  # "View site": the home page (core_views.home)
 
 api_v1 = [
     # Apps add their routers here as they land.
@@ -21,6 +27,11 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}favicon.ico", permanent=True)),
+    # Behind the emailed links when FRONTEND_URL is unset (see docs/accounts.md).
+    path("verify-email", account_pages.verify_email_page, name="verify-email-page"),
+    path("reset-password", account_pages.reset_password_page, name="reset-password-page"),
     path("live", core_views.live, name="live"),
     path("ready", core_views.ready, name="ready"),
     path("health", core_views.health, name="health"),
@@ -41,9 +52,6 @@ urlpatterns = [
     # Anything else under /api/ answers the JSON envelope, never an HTML page.
     re_path(r"^api/", core_views.api_not_found),
 ]
-
-if settings.BENCH_ROUTES:
-    urlpatterns.insert(0, path("bench/", include("olympus.bench_urls")))
 
 handler404 = "apps.core.views.handler404"
 handler500 = "apps.core.views.handler500"

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from apps.analytics import sql
 from apps.analytics.models import DailyMetric, DailyTopProduct
@@ -35,7 +35,7 @@ class Period:
         )
 
 
-def _metrics(*, user: User, organization: Organization, currency: str, period: Period):
+def _metrics(*, user: User, organization: Organization, currency: str, period: Period) -> QuerySet[DailyMetric]:
     return scope_to_organization(DailyMetric.objects.all(), user=user, organization=organization).filter(
         currency=currency, day__gte=period.start, day__lte=period.end
     )
@@ -57,7 +57,8 @@ def analytics_daily(
         .values("day", "rank", "product_id", "name", "sku", "quantity", "revenue_cents")
     )
     for row in top_rows:
-        products[row.pop("day")].append(row)
+        values: dict[str, Any] = dict(row)
+        products[values.pop("day")].append(values)
     result = []
     for offset in range(period.days):
         day = period.start + timedelta(days=offset)

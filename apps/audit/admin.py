@@ -1,6 +1,24 @@
 from django.contrib import admin
+from django.utils.safestring import SafeString
 
+from apps.audit.display import changes_table
 from apps.audit.models import AuditLog
+
+# Every resource type a service records (a test greps the services for them and fails on a missing one).
+RESOURCE_TYPES = (
+    "checkout_session",
+    "invitation",
+    "membership",
+    "order",
+    "organization",
+    "payment",
+    "plan",
+    "product",
+    "subscription",
+    "user",
+    "webhook_delivery",
+    "webhook_endpoint",
+)
 
 
 class ResourceTypeFilter(admin.SimpleListFilter):
@@ -9,7 +27,7 @@ class ResourceTypeFilter(admin.SimpleListFilter):
     parameter_name = "resource_type"
 
     def lookups(self, request, model_admin):
-        return [(name, name) for name in ("organization", "membership", "invitation", "user")]
+        return [(name, name.replace("_", " ")) for name in RESOURCE_TYPES]
 
     def queryset(self, request, queryset):
         return queryset.filter(resource_type=self.value()) if self.value() else queryset
@@ -25,7 +43,17 @@ class AuditLogAdmin(admin.ModelAdmin):
     list_select_related = ("actor", "organization")
     ordering = ("-created_at",)
     show_full_result_count = False
-    readonly_fields = [field.name for field in AuditLog._meta.fields]
+    # The recorded values as a table of changed fields instead of two dicts.
+    fields = readonly_fields = tuple(
+        name
+        for field in AuditLog._meta.fields
+        for name in ((field.name, "changes") if field.name == "resource_id" else (field.name,))
+        if name not in ("old_values", "new_values")
+    )
+
+    @admin.display(description="changes")
+    def changes(self, entry: AuditLog) -> SafeString:
+        return changes_table(entry.old_values, entry.new_values)
 
     def has_add_permission(self, request):
         return False

@@ -48,7 +48,8 @@ def _id_of(value: Model | uuid.UUID | str | None) -> uuid.UUID | None:
 
 def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     # Normalise UUIDs, datetimes, Decimals, enums the way the JSON column will store them.
-    return json.loads(json.dumps(dict(values), cls=DjangoJSONEncoder))
+    normalised: dict[str, Any] = json.loads(json.dumps(dict(values), cls=DjangoJSONEncoder))
+    return normalised
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -187,7 +188,7 @@ def partition_create(*, month: date) -> int:
             f"INSERT INTO {name} SELECT * FROM moved",
             [start, end],
         )
-        moved = cursor.rowcount
+        moved = int(cursor.rowcount)
         cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM ('{start}') TO ('{end}')")
     return max(moved, 0)
 

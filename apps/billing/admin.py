@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from apps.billing import services
 from apps.billing.models import CheckoutSession, Invoice, Payment, Plan, Refund, StripeEvent, Subscription
 from apps.billing.services.plans import PLAN_FIELDS
+from apps.core.money import money_display
 
 
 def _organization_link(obj: Any) -> str:
@@ -45,12 +46,14 @@ class PlanAdmin(admin.ModelAdmin):
         "position",
         "is_active",
         "is_default",
-        "monthly_price_cents",
-        "yearly_price_cents",
+        "monthly_price",
+        "yearly_price",
         "stripe_price_monthly",
         "stripe_price_yearly",
     )
     list_editable = ("position",)
+    monthly_price = money_display("monthly_price_cents", description="monthly price")
+    yearly_price = money_display("yearly_price_cents", description="yearly price")
     ordering = ("position", "code")
     search_fields = ("code", "name", "stripe_price_monthly", "stripe_price_yearly")
 
@@ -88,7 +91,9 @@ class SubscriptionAdmin(ReadOnlyAdmin):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    list_display = ("stripe_invoice_id", "organization_link", "status", "amount_due_cents", "currency", "paid_at")
+    list_display = ("stripe_invoice_id", "organization_link", "status", "amount_due", "amount_paid", "paid_at")
+    amount_due = money_display("amount_due_cents", description="amount due")
+    amount_paid = money_display("amount_paid_cents", description="amount paid")
     list_filter = ("status",)
     search_fields = ("stripe_invoice_id", "number", "organization__name")
     list_select_related = ("organization",)
@@ -117,11 +122,12 @@ class PaymentAdmin(ReadOnlyAdmin):
         "order_link",
         "organization_link",
         "status",
-        "amount_cents",
-        "amount_refunded_cents",
-        "currency",
+        "amount",
+        "amount_refunded",
         "created_at",
     )
+    amount = money_display("amount_cents", description="amount")
+    amount_refunded = money_display("amount_refunded_cents", description="refunded")
     list_filter = ("status",)
     search_fields = ("stripe_payment_intent_id", "order__order_number", "organization__name")
     list_select_related = ("order", "organization")
@@ -137,7 +143,8 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("stripe_refund_id", "order_link", "organization_link", "status", "amount_cents", "currency")
+    list_display = ("stripe_refund_id", "order_link", "organization_link", "status", "amount")
+    amount = money_display("amount_cents", description="amount")
     list_filter = ("status",)
     search_fields = ("stripe_refund_id", "payment__stripe_payment_intent_id")
     list_select_related = ("payment__order", "organization")
@@ -165,4 +172,7 @@ class StripeEventAdmin(ReadOnlyAdmin):
     @admin.action(description="Reprocess selected events", permissions=["reprocess"])
     def reprocess(self, request: Any, queryset: Any) -> None:
         count = services.stripe_events_reprocess(event_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{count} event(s) queued for processing.", messages.SUCCESS)
+        if count:
+            self.message_user(request, f"{count} event(s) queued for processing.", messages.SUCCESS)
+        else:
+            self.message_user(request, "No event was queued.", messages.INFO)

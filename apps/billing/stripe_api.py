@@ -1,7 +1,7 @@
 """The one way this project talks to Stripe: a configured ``StripeClient`` and error translation.
 
 ``STRIPE_API_BASE`` points the client at Stripe, or at localstripe in tests
-and in ``make run`` demo mode (see ``olympus/stripe_local.py``). Stripe errors
+and in ``make run`` demo mode (see ``tools/stripe_local.py``). Stripe errors
 become :class:`PaymentProviderUnavailable` (503) so nothing of Stripe's leaks
 into our envelope.
 """

@@ -3,6 +3,7 @@ from django.db.models import QuerySet
 
 from apps.catalog import services
 from apps.catalog.models import Product
+from apps.core.money import money_display
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -34,7 +35,8 @@ class DeletedFilter(admin.SimpleListFilter):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ("name", "organization", "status", "price_cents", "currency", "inventory_quantity", "created_at")
+    list_display = ("name", "organization", "status", "price", "inventory_quantity", "created_at")
+    price = money_display("price_cents", description="price")
     list_filter = (DeletedFilter, "status", "track_inventory", "allow_backorder", "organization")
     search_fields = ("name", "sku")
     list_select_related = ("organization",)

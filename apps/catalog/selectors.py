@@ -129,7 +129,8 @@ def products_for_sale(*, organization_id: uuid.UUID, product_ids: list[uuid.UUID
     (``= ANY``), run as plain SQL because placement runs it for every order.
     """
     table = Product._meta.db_table
-    columns = ", ".join(Product._meta.get_field(name).column for name in _FOR_SALE_FIELDS)
+    column_of = {field.name: field.column for field in Product._meta.concrete_fields if field.column}
+    columns = ", ".join(column_of[name] for name in _FOR_SALE_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {columns} FROM {table} "  # noqa: S608 - our table and column names
@@ -141,6 +142,7 @@ def products_for_sale(*, organization_id: uuid.UUID, product_ids: list[uuid.UUID
     found = {}
     for row in rows:
         values = dict(zip(_FOR_SALE_FIELDS, row, strict=True))
-        values["attributes"] = attributes.from_db_value(values["attributes"], None, connection)
+        # Django passes the column expression; JSONField's conversion does not use it.
+        values["attributes"] = attributes.from_db_value(values["attributes"], None, connection)  # type: ignore[arg-type]
         found[values["id"]] = ProductForSale(**values)
     return found

@@ -65,12 +65,10 @@ def _after_commit_invalidate(organization_id: uuid.UUID) -> None:
 
 def _unique_slug(organization: Organization, name: str, *, exclude: uuid.UUID | None = None) -> str:
     base = slugify(name)[:200] or "product"
-    taken = set(
-        Product.objects.alive()
-        .filter(organization=organization, slug__startswith=base)
-        .exclude(pk=exclude)
-        .values_list("slug", flat=True)
-    )
+    candidates = Product.objects.alive().filter(organization=organization, slug__startswith=base)
+    if exclude is not None:
+        candidates = candidates.exclude(pk=exclude)
+    taken = set(candidates.values_list("slug", flat=True))
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1

@@ -54,7 +54,7 @@ class CompiledInsert:
         meta = model._meta
         fields = [f for f in meta.local_concrete_fields if not f.generated]
         query = InsertQuery(model)
-        query.insert_values(fields, instances)
+        query.insert_values(fields, list(instances))
         [(self.sql, self.params)] = query.get_compiler(using=using).as_sql()
         self.instances = instances
         self.using = using

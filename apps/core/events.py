@@ -10,6 +10,7 @@ down), so delivery is at least once: handlers must be idempotent.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import uuid
@@ -159,5 +160,5 @@ def outbox_replay(*, event_ids: list[uuid.UUID]) -> int:
         ids = list(events.values_list("id", flat=True))
         events.update(status=OutboxEvent.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error="")
         for event_id in ids:
-            transaction.on_commit(lambda event_id=event_id: _enqueue_relay(event_id))
+            transaction.on_commit(functools.partial(_enqueue_relay, event_id))
     return len(ids)

@@ -6,7 +6,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views import defaults
 
 from apps.core.exceptions import describe_exception, error_response, log_if_server_error
 
@@ -64,3 +66,25 @@ class ApiErrorMiddleware:
         info = describe_exception(exception)
         log_if_server_error(exception, info)
         return error_response(info)
+
+
+class PlainNotFoundMiddleware:
+    """With DEBUG on (``make run``), a 404 outside /api/ is the plain page, not Django's technical one.
+
+    The technical page lists the whole URLconf to whoever asks for a missing address. API paths keep
+    their JSON envelope; with DEBUG off Django renders ``404.html`` itself.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            and not request.path.startswith("/api/")
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return defaults.page_not_found(request, Http404())
+        return response

@@ -1,4 +1,4 @@
-"""Probes (/live, /ready, /health) and the JSON 404/500 for API paths."""
+"""Probes (/live, /ready, /health), the JSON 404/500 for API paths, and the home page."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -118,3 +119,8 @@ def handler500(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return error_response(ErrorInfo(500, "INTERNAL_ERROR", "An internal error occurred; it has been logged."))
     return defaults.server_error(request)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """``/``: where the admin's "View site" and a browser pointed at the server land."""
+    return render(request, "pages/home.html")

@@ -6,11 +6,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from apps.audit.display import change_rows
 from apps.core.exceptions import ApplicationError
+from apps.core.money import money_display
 from apps.orders import selectors, services
 from apps.orders.emails import format_money
 from apps.orders.models import Order, OrderItem
@@ -81,7 +83,7 @@ class OrderAdmin(admin.ModelAdmin):
         ("Payment and fulfilment", {"fields": ("payment_status", "fulfillment_status", "stripe_payment_intent_id")}),
         (
             "Amounts",
-            {"fields": ("currency", "subtotal_cents", "discount_cents", "tax_cents", "shipping_cents", "total_cents")},
+            {"fields": ("subtotal", "discount", "tax", "shipping", "total")},
         ),
         (
             "Addresses and notes",
@@ -131,9 +133,25 @@ class OrderAdmin(admin.ModelAdmin):
     def customer(self, order: Order) -> str:
         return order.user.email if order.user else order.customer_email
 
-    @admin.display(description="total", ordering="total_cents")
-    def total(self, order: Order) -> str:
-        return format_money(order.total_cents, order.currency)
+    subtotal = money_display("subtotal_cents", description="subtotal")
+    discount = money_display("discount_cents", description="discount")
+    tax = money_display("tax_cents", description="tax")
+    shipping = money_display("shipping_cents", description="shipping")
+    total = money_display("total_cents", description="total")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        blocked = getattr(request, "_olympus_blocked_transition", None)
+        if blocked is None:
+            return form
+
+        def clean(self: forms.ModelForm) -> None:  # the page comes back with the edits kept and this on top
+            form.clean(self)
+            raise forms.ValidationError(
+                f"This order has unsaved changes, so nothing was done. Save them first, then {blocked}."
+            )
+
+        return type("UnsavedEditsForm", (form,), {"clean": clean})
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in services.EDITABLE_FIELDS}
@@ -156,7 +174,10 @@ class OrderAdmin(admin.ModelAdmin):
         extra_context = dict(extra_context or {})
         if order is not None:
             extra_context["transitions"] = [(name, TRANSITION_LABELS[name]) for name in order.allowed_transitions]
-            extra_context["history"] = list(selectors.order_history(order=order))
+            extra_context["history"] = [
+                (entry, change_rows(entry.old_values, entry.new_values))
+                for entry in selectors.order_history(order=order)
+            ]
         return super().change_view(request, object_id, form_url, extra_context)
 
     def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
@@ -167,6 +188,12 @@ class OrderAdmin(admin.ModelAdmin):
             raise PermissionDenied
         change_url = reverse("admin:orders_order_change", args=[order.pk])
         arguments: dict[str, str] = {}
+        if request.method != "POST" and name != "ship":
+            return HttpResponseRedirect(change_url)  # a bookmarked or reloaded transition URL: show the order
+        if request.method == "POST" and self._unsaved_edits(request, order):
+            # The button submitted the change form: keep what was typed and say why nothing happened.
+            request._olympus_blocked_transition = TRANSITION_LABELS[name].rstrip("…").lower()
+            return self.change_view(request, str(order.pk), form_url=change_url)
         if name == "ship":
             form = ShipForm(request.POST if request.method == "POST" else None)
             if not form.is_valid():
@@ -179,13 +206,21 @@ class OrderAdmin(admin.ModelAdmin):
                 }
                 return TemplateResponse(request, "admin/orders/order/ship.html", context)
             arguments = form.cleaned_data
-        elif request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         if self._apply(request, order, name, **arguments):
             self.message_user(
                 request, f"Order #{order.order_number}: {TRANSITION_LABELS[name]} done.", messages.SUCCESS
             )
         return HttpResponseRedirect(change_url)
+
+    def _unsaved_edits(self, request: HttpRequest, order: Order) -> list[str]:
+        """Editable fields the submitted change form carries with values other than the saved ones."""
+        form_fields = super().get_form(request, order, change=True).base_fields
+        posted = [name for name in services.EDITABLE_FIELDS if name in request.POST and name in form_fields]
+        if not posted:
+            return []
+        form = super().get_form(request, order, change=True)(request.POST, instance=order)
+        # Against the saved values (not the page's hidden initial values, which a stale page may carry).
+        return [name for name in posted if form.fields[name].has_changed(form[name].initial, form[name].data)]
 
     def _apply(self, request: HttpRequest, order: Order, name: str, **arguments: str) -> bool:
         try:
@@ -205,6 +240,8 @@ class OrderAdmin(admin.ModelAdmin):
         done = sum(self._apply(request, order, name) for order in orders)
         if done:
             self.message_user(request, f"{TRANSITION_LABELS[name]}: {done} order(s).", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{TRANSITION_LABELS[name]}: no order was changed.", messages.INFO)
 
     @admin.action(description="Confirm selected orders")
     def confirm_orders(self, request, queryset):

@@ -130,7 +130,8 @@ class Membership(BaseModel):
         indexes = [models.Index(fields=["user", "organization"], name="org_membership_user_idx")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} in {self.organization_id} as {self.role}"
+        # "ada@example.com in Acme as Admin": callers that list many select_related user and organization
+        return f"{self.user} in {self.organization} as {self.get_role_display()}"
 
 
 class Invitation(BaseModel):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import F, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 
@@ -15,16 +15,18 @@ from apps.core.exceptions import NotFound
 from apps.organizations.models import Invitation, Membership, Organization
 from apps.organizations.roles import ALL_PERMISSIONS, Role
 
+M = TypeVar("M", bound=Model)
+
 User = AbstractBaseUser | AnonymousUser
 
 
 def scope_to_organization(
-    queryset: QuerySet[Any],
+    queryset: QuerySet[M],
     *,
     user: User,
     organization: Organization | uuid.UUID | str | None = None,
     field: str = "organization",
-) -> QuerySet[Any]:
+) -> QuerySet[M]:
     """Restrict a tenant queryset to organizations ``user`` belongs to (and that are not deleted).
 
     THE queryset-scoping helper: every selector for tenant data goes through
@@ -93,8 +95,10 @@ def membership_get(*, user: User, organization: Organization, membership_id: uui
 
 def membership_of(*, user: User, organization: Organization) -> Membership:
     """The user's own membership in the organization, or NotFound."""
+    if user.pk is None:  # an anonymous caller is a member of nothing
+        raise NotFound("Organization not found.")
     try:
-        return membership_list(user=user, organization=organization).get(user=user)
+        return membership_list(user=user, organization=organization).get(user_id=user.pk)
     except Membership.DoesNotExist as exc:
         raise NotFound("Organization not found.") from exc
 

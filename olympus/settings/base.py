@@ -2,16 +2,21 @@
 
 ``olympus.settings.dev`` (default for manage.py), ``.test`` and ``.production``
 import this module and adjust. Code reads ``settings.X``, never ``os.environ``.
+Importing settings starts nothing: the embedded PostgreSQL / Redis of a
+development machine are started by ``olympus.bootstrap.ensure_services()``
+before Django reads these, and arrive here as ``DATABASE_URL`` / ``REDIS_URL``.
+Each setting is assigned once; every periodic task is in CELERY_BEAT_SCHEDULE
+at the end. Every variable read here is listed in docs/configuration.md.
 """
 
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any
 
 import environ
 from celery.schedules import crontab
 
-from olympus import embedded
+from olympus.service_urls import redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -30,15 +35,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 
-# --- embedded services -------------------------------------------------------
-# One decision for every process: a variable that is unset means "embedded".
-_embedded = embedded.ensure(
-    postgres=not env.str("DATABASE_URL", default=""),
-    redis=not env.str("REDIS_URL", default=""),
-)
+# --- services ----------------------------------------------------------------
+# Set by the environment, or by olympus.bootstrap (embedded servers) in development.
 DATABASE_URL = env.str("DATABASE_URL")
 REDIS_URL = env.str("REDIS_URL")
-EMBEDDED_SERVICES = sorted(embedded.embedded_in_use())
 
 # --- applications ------------------------------------------------------------
 INSTALLED_APPS = [
@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "apps.core.headers.CrossOriginMiddleware",
     "apps.core.middleware.AccessLogMiddleware",
     "apps.core.middleware.ApiErrorMiddleware",
+    "apps.core.middleware.PlainNotFoundMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -115,29 +116,18 @@ TEMPLATES = [
 ]
 
 # --- database ----------------------------------------------------------------
-DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = {
+    "default": {
+        **env.db_url_config(DATABASE_URL),
+        "ENGINE": "django_prometheus.db.backends.postgresql",
+        "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
 # --- redis: cache, broker, results ---------------------------------------------
-def redis_url(base: str, db: int, *, for_celery: bool = False) -> str:
-    """Point a Redis URL (``redis://``, ``rediss://`` or ``unix://``) at database ``db``.
-
-    Celery spells Unix sockets ``redis+socket://`` with ``virtual_host``.
-    """
-    parts = urlsplit(base)
-    query = dict(parse_qsl(parts.query))
-    if parts.scheme == "unix":
-        query.pop("db", None)
-        query["virtual_host" if for_celery else "db"] = str(db)
-        scheme = "redis+socket" if for_celery else "unix"
-        return f"{scheme}://{parts.path}?{urlencode(query)}"
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
 REDIS_CACHE_DB = env.int("REDIS_CACHE_DB", default=0)
 REDIS_BROKER_DB = env.int("REDIS_BROKER_DB", default=1)
 CACHE_KEY_PREFIX = "olympus"
@@ -177,7 +167,11 @@ GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
 
 # Accounts: single-use emailed tokens, links into the web client, session bookkeeping.
-FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000").rstrip("/")
+# Where Olympus itself is reached (links in emails when there is no web client of its own).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Emailed links (/verify-email, /reset-password) go to the web client; unset, to Olympus's own small pages.
+FRONTEND_URL = (env.str("FRONTEND_URL", default="") or SITE_URL).rstrip("/")
+ACCOUNT_PAGES = not env.str("FRONTEND_URL", default="")
 PASSWORD_RESET_TOKEN_LIFETIME = timedelta(minutes=env.int("PASSWORD_RESET_TOKEN_MINUTES", default=60))
 EMAIL_VERIFICATION_TOKEN_LIFETIME = timedelta(hours=env.int("EMAIL_VERIFICATION_TOKEN_HOURS", default=48))
 # A session's last_used_at (and the user's last_active_at) is written at most this often.
@@ -197,7 +191,6 @@ USE_TZ = True
 # --- static --------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves from finders in dev but wants the folder
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -228,6 +221,8 @@ DJANGO_GUID = {
 }
 
 # --- REST framework / OpenAPI ----------------------------------------------------
+# How many reverse proxies append to X-Forwarded-For in front of the app (0: use REMOTE_ADDR).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 REST_FRAMEWORK = {
     # simplejwt's JWTAuthentication plus a check that the token's session is still live.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -260,7 +255,7 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Client IPs (throttles, sessions, auth events) come from X-Forwarded-For only through this many
     # trusted proxies; 0 uses REMOTE_ADDR, so a client cannot spoof its address to dodge throttles.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "NUM_PROXIES": NUM_PROXIES,
 }
 # simplejwt signs and checks the tokens; its stock views are not routed. Sessions, rotation,
 # reuse detection and revocation live in apps.accounts (server-side UserSession rows).
@@ -318,27 +313,13 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat reads the schedule below into django-celery-beat's tables (see apps.jobs.beat).
+CELERY_BEAT_SCHEDULER = "apps.jobs.beat:DatabaseScheduler"
 # How often beat sweeps the outbox for events whose on-commit dispatch was lost.
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=60)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 # How long the first response to an Idempotency-Key is kept and replayed.
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
-CELERY_BEAT_SCHEDULE = {
-    "core.outbox-sweep": {
-        "task": "apps.core.tasks.outbox_sweep",
-        "schedule": OUTBOX_SWEEP_SECONDS,
-    },
-    "accounts.purge": {
-        "task": "apps.accounts.tasks.accounts_purge",
-        "schedule": 60 * 60 * 24,
-        "options": {"queue": "maintenance"},
-    },
-    "core.idempotency-keys-purge": {
-        "task": "apps.core.tasks.idempotency_keys_purge",
-        "schedule": crontab(hour=2, minute=41),
-    },
-}
 
 # --- GraphQL (/graphql) -------------------------------------------------------------------
 # Documents deeper, with more aliases or longer than these are refused before they run.
@@ -352,9 +333,6 @@ GRAPHQL_MAX_PAGE_SIZE = 100
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=False)
 # The GraphiQL page (GET /graphql in a browser), served from our static files: development only.
 GRAPHQL_GRAPHIQL = False
-
-# Benchmark-only routes (bare comparison views), mounted by `make bench` servers only.
-BENCH_ROUTES = env.bool("OLYMPUS_BENCH_ROUTES", default=False)
 
 # --- Stripe ----------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
@@ -375,10 +353,7 @@ BILLING_REDIRECT_HOSTS = env.list("BILLING_REDIRECT_HOSTS", default=["localhost"
 BILLING_EVENT_MAX_ATTEMPTS = env.int("BILLING_EVENT_MAX_ATTEMPTS", default=8)
 # The sweep leaves fresh events to their on-commit relay for this long.
 BILLING_EVENT_SWEEP_GRACE = timedelta(seconds=env.int("BILLING_EVENT_SWEEP_GRACE_SECONDS", default=10))
-CELERY_BEAT_SCHEDULE["billing.stripe-events-sweep"] = {
-    "task": "apps.billing.tasks.stripe_events_sweep",
-    "schedule": env.int("BILLING_EVENT_SWEEP_SECONDS", default=60),
-}
+BILLING_EVENT_SWEEP_SECONDS = env.int("BILLING_EVENT_SWEEP_SECONDS", default=60)
 
 # --- observability ----------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
@@ -386,7 +361,7 @@ SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="console")  # "json" in production
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
@@ -425,12 +400,6 @@ INVITATION_ACCEPT_URL = env.str(
 # Monthly audit partitions kept: the current month plus this many before it.
 AUDIT_RETENTION_MONTHS = env.int("AUDIT_RETENTION_MONTHS", default=13)
 AUDIT_PARTITIONS_AHEAD = env.int("AUDIT_PARTITIONS_AHEAD", default=3)
-# How many reverse proxies append to X-Forwarded-For in front of the app (0: use REMOTE_ADDR).
-NUM_PROXIES = env.int("NUM_PROXIES", default=0)
-CELERY_BEAT_SCHEDULE["audit.partition-maintenance"] = {
-    "task": "apps.audit.tasks.audit_partitions_maintain",
-    "schedule": crontab(hour=3, minute=17),
-}
 
 # --- webhooks -------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
@@ -454,10 +423,6 @@ WEBHOOK_RESPONSE_BODY_MAX = env.int("WEBHOOK_RESPONSE_BODY_MAX", default=2048)
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
 WEBHOOK_ATTEMPT_RETENTION_DAYS = env.int("WEBHOOK_ATTEMPT_RETENTION_DAYS", default=30)
 WEBHOOK_REPLAY_MAX = env.int("WEBHOOK_REPLAY_MAX", default=1000)
-CELERY_BEAT_SCHEDULE["webhooks.due-sweep"] = {
-    "task": "apps.webhooks.tasks.webhook_sweep",
-    "schedule": WEBHOOK_SWEEP_SECONDS,
-}
 
 # --- jobs: dead letters, housekeeping, the beat schedule, health thresholds -----------------------
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
@@ -467,23 +432,51 @@ SOFT_DELETE_RETENTION_DAYS = env.int("SOFT_DELETE_RETENTION_DAYS", default=90)
 # /health: "degraded" (still 200) when no worker answers a ping or a queue holds more than this.
 HEALTH_QUEUE_DEPTH_THRESHOLD = env.int("HEALTH_QUEUE_DEPTH_THRESHOLD", default=1000)
 HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=1.0)
-# The weekly summary email goes to owners on this weekday (crontab: 1 = Monday) at this UTC hour.
-CELERY_BEAT_SCHEDULE["jobs.cleanup"] = {
-    "task": "apps.jobs.tasks.cleanup",
-    "schedule": crontab(hour=2, minute=30),
-}
-CELERY_BEAT_SCHEDULE["jobs.weekly-summary"] = {
-    "task": "apps.jobs.tasks.weekly_summaries",
-    "schedule": crontab(day_of_week=1, hour=7, minute=0),
-}
-CELERY_BEAT_SCHEDULER = "apps.jobs.beat:DatabaseScheduler"
 
 # --- analytics -------------------------------------------------------------------------------
 ANALYTICS_REFRESH_SECONDS = env.int("ANALYTICS_REFRESH_SECONDS", default=15 * 60)
 ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=366)
-CELERY_BEAT_SCHEDULE["analytics.refresh"] = {
-    "task": "apps.analytics.tasks.refresh_daily_metrics",
-    "schedule": ANALYTICS_REFRESH_SECONDS,
+
+# --- the beat schedule: every periodic task, in one place ----------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "core.outbox-sweep": {
+        "task": "apps.core.tasks.outbox_sweep",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+    },
+    "accounts.purge": {
+        "task": "apps.accounts.tasks.accounts_purge",
+        "schedule": 60 * 60 * 24,
+        "options": {"queue": "maintenance"},
+    },
+    "core.idempotency-keys-purge": {
+        "task": "apps.core.tasks.idempotency_keys_purge",
+        "schedule": crontab(hour=2, minute=41),
+    },
+    "billing.stripe-events-sweep": {
+        "task": "apps.billing.tasks.stripe_events_sweep",
+        "schedule": BILLING_EVENT_SWEEP_SECONDS,
+    },
+    "audit.partition-maintenance": {
+        "task": "apps.audit.tasks.audit_partitions_maintain",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    "webhooks.due-sweep": {
+        "task": "apps.webhooks.tasks.webhook_sweep",
+        "schedule": WEBHOOK_SWEEP_SECONDS,
+    },
+    "jobs.cleanup": {
+        "task": "apps.jobs.tasks.cleanup",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    # The weekly summary email goes to owners on Mondays (crontab: 1 = Monday) at 07:00 UTC.
+    "jobs.weekly-summary": {
+        "task": "apps.jobs.tasks.weekly_summaries",
+        "schedule": crontab(day_of_week=1, hour=7, minute=0),
+    },
+    "analytics.refresh": {
+        "task": "apps.analytics.tasks.refresh_daily_metrics",
+        "schedule": ANALYTICS_REFRESH_SECONDS,
+    },
 }
 
 # --- security hardening (issue 15) ------------------------------------------------------------

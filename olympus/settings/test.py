@@ -6,8 +6,10 @@ Redis database so a running ``make run`` never picks up the tests' tasks.
 
 import os
 
+from olympus.service_urls import redis_url
+
 from .base import *  # noqa: F403
-from .base import CACHES, REDIS_URL, env, redis_url
+from .base import CACHES, REDIS_URL, env
 
 DEBUG = False
 SECRET_KEY = "test-olympus-key-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"

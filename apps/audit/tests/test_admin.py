@@ -13,13 +13,13 @@ def staff_client(client, staff_user):
 
 
 @pytest.mark.parametrize("count", [1, 15])
-def test_changelist_query_count_is_constant(staff_client, organization, owner, count, django_assert_max_num_queries):
+def test_changelist_query_count_is_constant(staff_client, organization, owner, count, django_assert_num_queries):
     for index in range(count):
         services.record(
             action="x.y", resource_type="organization", resource_id=str(index), organization=organization, actor=owner
         )
 
-    with django_assert_max_num_queries(8):
+    with django_assert_num_queries(4):
         response = staff_client.get(reverse("admin:audit_auditlog_changelist"), {"resource_type": "organization"})
 
     assert response.status_code == 200

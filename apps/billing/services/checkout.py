@@ -8,10 +8,10 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.audit.services import record
 from apps.billing.models import BillingInterval, CheckoutSession, Plan
 from apps.billing.services.plans import live_subscription
@@ -39,7 +39,7 @@ def _check_redirects(**urls: str) -> None:
         raise ValidationError(details=errors)
 
 
-def stripe_customer_ensure(*, actor: AbstractBaseUser | None, organization: Organization) -> str:
+def stripe_customer_ensure(*, actor: User | None, organization: Organization) -> str:
     """The organization's Stripe customer id, created at Stripe (once) and stored on first use.
 
     Runs inside the caller's transaction with ``organization`` locked. Stripe's
@@ -79,7 +79,7 @@ def _fingerprint(**fields: Any) -> str:
 
 def checkout_session_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     organization: Organization,
     plan_code: str,
     interval: str,
@@ -144,7 +144,7 @@ def checkout_session_create(
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint,
             stripe_session_id=session.id,
-            url=session.url,
+            url=session.url or "",  # Stripe always returns one for a hosted session
             success_url=success_url,
             cancel_url=cancel_url,
         )
@@ -189,7 +189,7 @@ def checkout_session_complete(*, data: dict[str, Any]) -> CheckoutSession | None
     return checkout
 
 
-def billing_portal_session_create(*, actor: AbstractBaseUser, organization: Organization, return_url: str) -> str:
+def billing_portal_session_create(*, actor: User, organization: Organization, return_url: str) -> str:
     """A Stripe billing portal URL for the organization's customer (409 before any checkout)."""
     _check_redirects(return_url=return_url)
     if not organization.stripe_customer_id:

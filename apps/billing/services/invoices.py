@@ -34,8 +34,8 @@ def invoice_subscription_id(data: dict[str, Any]) -> str:
         ((data.get("parent") or {}).get("subscription_details") or {}).get("subscription")
     )
     if isinstance(subscription, dict):
-        return subscription.get("id", "")
-    return subscription or ""
+        return str(subscription.get("id", ""))
+    return str(subscription or "")
 
 
 def _metadata(data: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +84,8 @@ def invoice_apply(*, data: dict[str, Any], status: str | None = None) -> Invoice
             invoice = Invoice(
                 organization=organization,
                 stripe_invoice_id=data["id"],
-                stripe_created_at=from_timestamp(data.get("created") or data.get("date")),
+                # None when Stripe sent no date: full_clean() below rejects it
+                stripe_created_at=from_timestamp(data.get("created") or data.get("date")),  # type: ignore[misc]
                 **values,
             )
             invoice.full_clean(validate_constraints=False)

@@ -17,10 +17,10 @@ import logging
 import uuid
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.audit.services import record
 from apps.billing.errors import PaymentProviderUnavailable, UnprocessableStripeEvent
 from apps.billing.models import Payment, Refund
@@ -55,7 +55,7 @@ def _intent_view(intent: Any) -> dict[str, Any]:
     return {"client_secret": intent["client_secret"], "status": intent["status"]}
 
 
-def order_payment_intent(*, user: AbstractBaseUser, order: Order) -> tuple[Payment, dict[str, Any]]:
+def order_payment_intent(*, user: User, order: Order) -> tuple[Payment, dict[str, Any]]:
     """Create (once) or return the order's PaymentIntent; returns the payment and ``{client_secret, status}``.
 
     Only the order's customer pays (the view checks it). Amount and currency
@@ -66,8 +66,8 @@ def order_payment_intent(*, user: AbstractBaseUser, order: Order) -> tuple[Payme
     """
     existing = Payment.objects.filter(order=order).first()
     if existing is not None:
-        intent = _retrieve("payment_intents", existing.stripe_payment_intent_id)
-        return existing, _intent_view(intent)
+        current = _retrieve("payment_intents", existing.stripe_payment_intent_id)
+        return existing, _intent_view(current)
     if order.status not in PAYABLE_STATUSES or order.payment_status not in {"pending", "failed"}:
         raise Conflict(
             "This order cannot be paid.",
@@ -114,7 +114,7 @@ def order_payment_intent(*, user: AbstractBaseUser, order: Order) -> tuple[Payme
 
 def payment_refund(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     order: Order,
     amount_cents: int | None = None,
     reason: str = "",

@@ -49,7 +49,7 @@ def default_plan() -> Plan:
 
 def live_subscription(*, organization: Organization | Any) -> Subscription | None:
     """The subscription that gives the organization its plan: the newest live one, if any."""
-    organization_id = getattr(organization, "pk", organization)
+    organization_id: Any = getattr(organization, "pk", organization)  # an Organization or its id
     return (
         Subscription.objects.select_related("plan")
         .filter(organization_id=organization_id, status__in=LIVE_STATUSES)

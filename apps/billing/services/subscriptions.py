@@ -16,11 +16,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.audit.services import UNSET, record
 from apps.billing import events
 from apps.billing.errors import PaymentProviderUnavailable, UnprocessableStripeEvent
@@ -122,7 +122,7 @@ def _event_payload(subscription: Subscription, *, previous_plan: str) -> dict[st
 
 
 def subscription_apply(
-    *, data: dict[str, Any], as_of: datetime, actor: AbstractBaseUser | None | Any = UNSET
+    *, data: dict[str, Any], as_of: datetime, actor: User | None | Any = UNSET
 ) -> Subscription | None:
     """Store one Stripe subscription object and put its organization on the plan it now gives.
 
@@ -211,7 +211,7 @@ def subscription_refresh(*, stripe_subscription_id: str) -> Subscription | None:
     return subscription_apply(data=data, as_of=as_of)
 
 
-def _set_cancel_at_period_end(*, actor: AbstractBaseUser, organization: Organization, cancel: bool) -> Subscription:
+def _set_cancel_at_period_end(*, actor: User, organization: Organization, cancel: bool) -> Subscription:
     subscription = live_subscription(organization=organization)
     if subscription is None:
         raise Conflict("The organization has no active subscription.", details={"reason": "no_subscription"})
@@ -229,11 +229,11 @@ def _set_cancel_at_period_end(*, actor: AbstractBaseUser, organization: Organiza
     return subscription_apply(data=data, as_of=as_of, actor=actor) or subscription
 
 
-def subscription_cancel(*, actor: AbstractBaseUser, organization: Organization) -> Subscription:
+def subscription_cancel(*, actor: User, organization: Organization) -> Subscription:
     """Cancel at the end of the current period (the plan stays until then). 409 without a subscription."""
     return _set_cancel_at_period_end(actor=actor, organization=organization, cancel=True)
 
 
-def subscription_resume(*, actor: AbstractBaseUser, organization: Organization) -> Subscription:
+def subscription_resume(*, actor: User, organization: Organization) -> Subscription:
     """Undo a cancellation that has not taken effect yet. 409 without a subscription."""
     return _set_cancel_at_period_end(actor=actor, organization=organization, cancel=False)

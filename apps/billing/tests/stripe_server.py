@@ -1,4 +1,4 @@
-"""Start olympus.stripe_local (localstripe + our small extension) as a real local Stripe for tests.
+"""Start tools.stripe_local (localstripe + our small extension) as a real local Stripe for tests.
 
 One server per pytest(-xdist) worker, on a free 127.0.0.1 port, in memory
 only; it exits with the worker. Helpers here act as Stripe's other side: a
@@ -33,7 +33,7 @@ class LocalStripe:
     @classmethod
     def start(cls) -> LocalStripe:
         process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "olympus.stripe_local", "--port", "0", "--quiet", "--parent-pid", str(os.getpid())],
+            [sys.executable, "-m", "tools.stripe_local", "--port", "0", "--quiet", "--parent-pid", str(os.getpid())],
             cwd=BASE_DIR,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

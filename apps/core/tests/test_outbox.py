@@ -137,9 +137,9 @@ def test_admin_replays_dead_letters(admin_client, django_capture_on_commit_callb
     assert event.status == OutboxEvent.Status.DISPATCHED
 
 
-def test_admin_changelist_runs_constant_queries(admin_client, django_assert_max_num_queries):
+def test_admin_changelist_runs_constant_queries(admin_client, django_assert_num_queries):
     OutboxEvent.objects.bulk_create(OutboxEvent(event_type=f"test.{n}") for n in range(30))
-    with django_assert_max_num_queries(8):
+    with django_assert_num_queries(6):
         response = admin_client.get("/admin/core/outboxevent/")
     assert response.status_code == 200
 

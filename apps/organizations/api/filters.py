@@ -20,4 +20,4 @@ class InvitationFilter(django_filters.FilterSet):
             Invitation.Status.REVOKED: queryset.filter(revoked_at__isnull=False),
             Invitation.Status.EXPIRED: queryset.filter(open_, expires_at__lte=now),
             Invitation.Status.PENDING: queryset.filter(open_, expires_at__gt=now),
-        }[value]
+        }[Invitation.Status(value)]

@@ -3,7 +3,7 @@
 from django.test import Client
 
 from apps.core import events
-from olympus.bench import timed
+from tools.bench.runner import timed
 
 
 def outbox_publish_and_dispatch() -> dict:

@@ -31,7 +31,7 @@ state in ``--data-file`` (or in memory only) instead of localstripe's fixed
 ``/tmp/localstripe.pickle``, registers ``--webhook-url``/``--webhook-secret`` as
 a webhook endpoint, and exits when ``--parent-pid`` is gone.
 
-    python -m olympus.stripe_local --port 8420 --webhook-url http://127.0.0.1:8000/webhooks/stripe \\
+    python -m tools.stripe_local --port 8420 --webhook-url http://127.0.0.1:8000/webhooks/stripe \\
         --webhook-secret whsec_... --data-file .data/localstripe.pickle
 """
 
@@ -421,7 +421,7 @@ async def _exit_with_parent(parent_pid: int) -> None:
         try:
             os.kill(parent_pid, 0)
         except ProcessLookupError:
-            logging.getLogger("olympus.stripe_local").info("parent %s is gone; stopping", parent_pid)
+            logging.getLogger("tools.stripe_local").info("parent %s is gone; stopping", parent_pid)
             os._exit(0)
 
 

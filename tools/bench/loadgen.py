@@ -1,6 +1,6 @@
 """A small closed-loop HTTP load generator, run as its own process by benchmarks.
 
-    python -m olympus.loadgen --port 8123 --path '/api/v1/products/?x={n}' --seconds 5 --concurrency 4
+    python -m tools.bench.loadgen --port 8123 --path '/api/v1/products/?x={n}' --seconds 5 --concurrency 4
 
 Each of ``concurrency`` threads keeps one HTTP/1.1 connection and sends the next
 request as soon as the previous answer is read, until ``seconds`` have passed

@@ -1,6 +1,6 @@
-"""One load process of the order-placement benchmark (``apps/orders/bench.py`` starts it).
+"""One load process of the order-placement benchmark (``tools/bench/orders.py`` starts it).
 
-    python -m apps.orders.benchrun --mode http|service|sql --spec SPEC.json --windows '[[t0, t1], ...]' \
+    python -m tools.bench.orders_run --mode http|service|sql --spec SPEC.json --windows '[[t0, t1], ...]' \
         --threads 2 [--port N]
 
 Each of ``--threads`` threads places orders back to back during each time
@@ -82,7 +82,10 @@ def _django() -> None:
 
     import django
 
+    from olympus.bootstrap import ensure_services
+
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olympus.settings.dev")
+    ensure_services()  # started by tools/bench/orders.py, which passes the URLs on: then a no-op
     django.setup()
 
 

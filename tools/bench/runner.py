@@ -1,12 +1,12 @@
-"""`make bench`: run every app's benchmarks (``apps/<app>/bench.py``) and print figures.
+"""`make bench` (``python -m tools.bench [core catalog orders webhooks]``): run the benchmarks, print figures.
 
-Each module exposes ``BENCHMARKS``: callables that take no argument and return
-a dict of named figures. Timing goals live here, never in the test suite.
+Each module in :data:`MODULES` (``tools/bench/<name>.py``) exposes ``BENCHMARKS``:
+callables that take no argument and return a dict of named figures. Timing goals live here, never in the test suite.
 Benchmarks run against the development database inside a transaction that is
 rolled back, so they leave nothing behind; one marked ``commits = True`` (it
 needs a server process to see its data) runs outside it and removes its own
 data. :func:`serve` and :func:`load` give HTTP benchmarks a real gunicorn and
-a load generator in another process (``olympus.loadgen``).
+a load generator in another process (``tools.bench.loadgen``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import contextlib
 import importlib
 import json
 import os
-import pkgutil
 import socket
 import subprocess
 import sys
@@ -25,7 +24,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
+# The benchmark modules, in the order they run.
+MODULES = ("core", "catalog", "orders", "webhooks")
+# Servers started by serve() mount the bench-only routes through these settings.
+BENCH_SETTINGS = "tools.bench.settings"
 
 
 class Rollback(Exception):
@@ -63,7 +66,7 @@ def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Itera
     env = {
         "LOG_LEVEL": "WARNING",  # no access-log line per request on the console (LOG_LEVEL in the environment wins)
         **os.environ,
-        "OLYMPUS_BENCH_ROUTES": "1",
+        "DJANGO_SETTINGS_MODULE": BENCH_SETTINGS,
         "DEBUG": "false",
         "API_THROTTLE_ANON": "100000000/min",
         "API_THROTTLE_USER": "100000000/min",
@@ -88,7 +91,7 @@ def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Itera
 
 def load(port: int, path: str, *, seconds: float = 5.0, concurrency: int = 4) -> dict[str, float]:
     """Run the load generator in its own process against ``path``; return its figures."""
-    command = [sys.executable, "-m", "olympus.loadgen", "--port", str(port), "--path", path]
+    command = [sys.executable, "-m", "tools.bench.loadgen", "--port", str(port), "--path", path]
     command += ["--seconds", str(seconds), "--concurrency", str(concurrency)]
     out = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=True)  # noqa: S603
     return json.loads(out.stdout)
@@ -96,25 +99,27 @@ def load(port: int, path: str, *, seconds: float = 5.0, concurrency: int = 4) ->
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olympus.settings.dev")
+    from olympus.bootstrap import ensure_services
+
+    ensure_services()  # the servers started below inherit the exported URLs
     import django
 
     django.setup()
     from django.core.management import call_command
     from django.db import transaction
 
-    import apps
-
     call_command("migrate", interactive=False, verbosity=0)
     selected = set(sys.argv[1:])
-    for module_info in pkgutil.iter_modules(apps.__path__):
-        if selected and module_info.name not in selected:
+    unknown = selected - set(MODULES)
+    if unknown:
+        print(f"unknown benchmark module(s): {', '.join(sorted(unknown))}; choose from {', '.join(MODULES)}")
+        return 2
+    for name in MODULES:
+        if selected and name not in selected:
             continue
-        try:
-            module = importlib.import_module(f"apps.{module_info.name}.bench")
-        except ModuleNotFoundError:
-            continue
+        module = importlib.import_module(f"tools.bench.{name}")
         for bench in module.BENCHMARKS:
-            print(f"{module_info.name}.{bench.__name__}: ", end="", flush=True)
+            print(f"{name}.{bench.__name__}: ", end="", flush=True)
             if getattr(bench, "commits", False):
                 result = bench()
             else:

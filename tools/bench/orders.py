@@ -3,7 +3,7 @@
 (a) HTTP end to end: ``POST /api/v1/orders/`` to a real gunicorn (4 sync workers, free loopback port);
 (b) the placement service (``services.order_place``) called in-process;
 (c) the floor: one raw psycopg transaction per order with only the minimal writes (conditional stock
-    update per line, order-number counter, order row, item rows, outbox row; ``benchrun.py``), over
+    update per line, order-number counter, order row, item rows, outbox row; ``orders_run.py``), over
     the protocol settings Django uses (client-side binding, no prepared statements); ``c_sql_prepared``
     is the same floor with psycopg's defaults (server-side binding, prepared statements), for reference.
 
@@ -27,6 +27,7 @@ organization, user) when it ends. Its load processes publish Celery relays to Re
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import subprocess
@@ -42,7 +43,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 
-from olympus.bench import serve as bench_serve
+from tools.bench.runner import BENCH_SETTINGS
+from tools.bench.runner import serve as bench_serve
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SLUG = "bench-orders"
@@ -89,17 +91,17 @@ def _env() -> dict[str, str]:
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",  # no access-log line per order
         "REDIS_BROKER_DB": str(BROKER_DB),
-        "DJANGO_SETTINGS_MODULE": "olympus.settings.dev",
+        "DJANGO_SETTINGS_MODULE": BENCH_SETTINGS,
     }
 
 
 def serve() -> contextlib.AbstractContextManager[int]:
-    """The harness's gunicorn (olympus.bench.serve) with this bench's workers and settings."""
+    """The harness's gunicorn (tools.bench.runner.serve) with this bench's workers and settings."""
     return bench_serve(workers=WORKERS, extra_env=_env())
 
 
 def _spawn(mode: str, spec_path: str, windows: list[tuple[float, float]], *, port: int | None, warmup: int) -> list:
-    command = [sys.executable, "-m", "apps.orders.benchrun", "--mode", mode, "--spec", spec_path]
+    command = [sys.executable, "-m", "tools.bench.orders_run", "--mode", mode, "--spec", spec_path]
     command += ["--windows", json.dumps(windows), "--threads", str(THREADS), "--warmup", str(warmup)]
     command += ["--port", str(port)] if port else []
     return [
@@ -256,7 +258,7 @@ def _flush_broker() -> None:
     """Empty the bench's broker database: the relays its processes queued go nowhere."""
     import redis
 
-    from olympus.settings.base import redis_url
+    from olympus.service_urls import redis_url
 
     redis.Redis.from_url(redis_url(settings.REDIS_URL, BROKER_DB)).flushdb()
 
@@ -332,7 +334,7 @@ def oversell_probe() -> dict[str, Any]:
                 figures[f"{name}_errors"] = result["errors"]
                 sold = result["ok"]
                 figures[f"{name}_oversell"] = max(0, sold - PROBE_STOCK) + committed(
-                    lambda sold=sold: _left_over_mismatch(spec, sold)
+                    functools.partial(_left_over_mismatch, spec, sold)
                 )
     finally:
         committed(_cleanup)

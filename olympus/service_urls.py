@@ -1,0 +1,18 @@
+"""Service URL helpers shared by the settings and the tools (no Django needed)."""
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+
+def redis_url(base: str, db: int, *, for_celery: bool = False) -> str:
+    """Point a Redis URL (``redis://``, ``rediss://`` or ``unix://``) at database ``db``.
+
+    Celery spells Unix sockets ``redis+socket://`` with ``virtual_host``.
+    """
+    parts = urlsplit(base)
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme == "unix":
+        query.pop("db", None)
+        query["virtual_host" if for_celery else "db"] = str(db)
+        scheme = "redis+socket" if for_celery else "unix"
+        return f"{scheme}://{parts.path}?{urlencode(query)}"
+    return urlunsplit(parts._replace(path=f"/{db}"))

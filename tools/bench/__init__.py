@@ -1,0 +1,1 @@
+"""`make bench`: benchmarks with timing goals (see docs/benchmarks.md)."""
