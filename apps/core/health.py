@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hmac
 import logging
 import threading
@@ -203,6 +204,11 @@ def _submit(name: str, check: Callable[[], object]) -> Future:
         return future
 
 
+def _result_by(future: Future, deadline: float) -> object:
+    """The future's result, waiting no later than ``deadline`` (a ``time.perf_counter()`` value)."""
+    return future.result(timeout=max(deadline - time.perf_counter(), 0))
+
+
 def _outcome(name: str, run: Callable[[], object]) -> dict[str, object]:
     try:
         info = run()
@@ -236,11 +242,11 @@ def run_checks() -> tuple[bool, dict[str, dict[str, object]]]:
     for name, future in futures.items():
         if name == "snapshot":
             try:
-                snapshot = future.result(timeout=max(deadline - time.perf_counter(), 0))  # type: ignore[assignment]
+                snapshot = future.result(timeout=max(deadline - time.perf_counter(), 0))
             except Exception:  # the cache is down or hung: the cache check reports it
                 snapshot = None
             continue
-        results[name] = _outcome(name, lambda f=future: f.result(timeout=max(deadline - time.perf_counter(), 0)))
+        results[name] = _outcome(name, functools.partial(_result_by, future, deadline))
     if results["migrations"].get("error") == "timeout" and results["database"]["status"] == "ok":
         # Loading the migration graph can outlast the deadline on a cold process: the database answers,
         # the check finishes in the background and its answer is cached for the next call.

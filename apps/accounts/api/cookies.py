@@ -47,12 +47,13 @@ def refresh_from_cookie(request: Request) -> str | None:
     if not token:
         return None
 
-    def no_response(_request: object) -> None:  # CSRFCheck is middleware: it wants a next step
-        return None
+    def no_response(*_args: object, **_kwargs: object) -> HttpResponseBase:
+        # CSRFCheck is middleware: it wants a next step (and process_view a view); neither runs.
+        return HttpResponseBase()
 
     check = CSRFCheck(no_response)
     check.process_request(request._request)  # reads the CSRF cookie
-    reason = check.process_view(request._request, None, (), {})
+    reason = check.process_view(request._request, no_response, (), {})
     if reason:
         raise exceptions.PermissionDenied(f"CSRF failed: {reason}")
     return token
