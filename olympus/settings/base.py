@@ -226,7 +226,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.CursorPagination",
     "PAGE_SIZE": 25,
@@ -473,3 +473,7 @@ CELERY_BEAT_SCHEDULE["analytics.refresh"] = {
     "task": "apps.analytics.tasks.refresh_daily_metrics",
     "schedule": ANALYTICS_REFRESH_SECONDS,
 }
+
+# --- Input limits (issue 14): see docs/api-contract.md --------------------------------
+# JSON bodies (REST and GraphQL, variables included) nest at most this many levels; deeper is a 400.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)

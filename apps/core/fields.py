@@ -1,0 +1,40 @@
+"""Input fields for date-times PostgreSQL can store: REST serializers and django-filter filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import django_filters
+from django import forms
+from rest_framework import serializers
+
+from apps.core.inputs import storable_datetime
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField, normalised to UTC; offsets of 16 h or more and out-of-range instants are a 400."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed = super().to_internal_value(value)
+        try:
+            return storable_datetime(parsed)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class _IsoDateTimeFormField(django_filters.fields.IsoDateTimeField):
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return storable_datetime(parsed)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from exc
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """django-filter's ISO 8601 filter with the same limits as :class:`DateTimeField`."""
+
+    field_class = _IsoDateTimeFormField
