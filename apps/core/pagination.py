@@ -1,10 +1,46 @@
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound
+
+from apps.core.exceptions import ValidationError
 
 
 class CursorPagination(pagination.CursorPagination):
-    """Default list pagination: stable cursors, ``page_size`` up to 100."""
+    """Default list pagination: stable cursors, ``page_size`` 1 to 100.
+
+    A malformed ``page_size`` or ``cursor`` is the caller's mistake: 400
+    ``VALIDATION_ERROR`` naming the parameter (DRF would silently use the
+    default size, and answer 404 for a bad cursor).
+    """
 
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = "-created_at"
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise ValidationError(details={self.page_size_query_param: [f"An integer from 1 to {self.max_page_size}."]})
+        return size
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise ValidationError("Invalid cursor.", details={self.cursor_query_param: ["Invalid cursor."]}) from exc
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.cursor_query_param:
+                parameter["description"] = "The `next` or `previous` link's cursor; anything else is a 400."
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+                parameter["description"] = f"Results per page, 1 to {self.max_page_size} (default {self.page_size})."
+        return parameters
