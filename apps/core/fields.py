@@ -7,11 +7,13 @@ from typing import Any
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.inputs import storable_datetime
+from apps.core.inputs import DATETIME_PATTERN, storable_datetime
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN})
 class DateTimeField(serializers.DateTimeField):
     """DRF's DateTimeField, normalised to UTC; offsets of 16 h or more and out-of-range instants are a 400."""
 

@@ -31,6 +31,8 @@ _OPEN, _CLOSE = frozenset("[{"), frozenset("]}")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # PostgreSQL accepts UTC offsets up to 15:59 (a larger offset fails as "time zone displacement out of range").
 MAX_UTC_OFFSET = timedelta(hours=15, minutes=59, seconds=59)
+# The same limit in the OpenAPI document: a date-time ends in Z or an offset of at most 15:59.
+DATETIME_PATTERN = r"(Z|z|[+-](0[0-9]|1[0-5]):?[0-5][0-9])$"
 
 NUL_MESSAGE = "Contains a character that cannot be stored (NUL or an unpaired surrogate)."
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema as _AutoSchema
 from rest_framework import permissions, serializers
 
 from apps.core.exceptions import ERROR_CODES
+from apps.core.inputs import DATETIME_PATTERN
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -79,6 +81,18 @@ class AutoSchema(_AutoSchema):
             statuses.append("404")
         return statuses
 
+    def get_filter_backends(self) -> list[Any]:
+        backends = list(super().get_filter_backends())
+        # Lists that run their FilterSet by hand (the cached product list) still document its filters.
+        if backends and getattr(self.view, "filterset_class", None) and DjangoFilterBackend not in backends:
+            backends.append(DjangoFilterBackend)
+        return backends
+
+    def _filter_max_length(self, name: str) -> int | None:
+        filterset_class = getattr(self.view, "filterset_class", None)
+        declared = getattr(filterset_class, "base_filters", {}).get(name)
+        return declared.extra.get("max_length") if declared is not None else None
+
     def _error_response(self, status: str) -> dict[str, Any]:
         response = self._get_response_for_code(ErrorEnvelopeSerializer, status, direction="response")
         response["description"] = ERROR_DESCRIPTIONS[status]
@@ -105,6 +119,11 @@ class AutoSchema(_AutoSchema):
             if parameter["in"] == "query":
                 # An empty filter, ordering or page size means "not given" (django-filter's and our rule).
                 parameter["allowEmptyValue"] = True
+                if parameter.get("schema", {}).get("format") == "date-time":
+                    parameter["schema"]["pattern"] = DATETIME_PATTERN
+                max_length = self._filter_max_length(parameter["name"])
+                if max_length is not None:
+                    parameter["schema"]["maxLength"] = max_length
         if any(parameter["in"] == "query" for parameter in parameters) and "400" not in operation["responses"]:
             operation["responses"]["400"] = self._error_response("400")
         return operation

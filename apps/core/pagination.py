@@ -18,15 +18,18 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-created_at"
 
     def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param, "")
-        if raw == "":
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if not 1 <= size <= self.max_page_size:
-            raise ValidationError(details={self.page_size_query_param: [f"An integer from 1 to {self.max_page_size}."]})
+        size = self.page_size
+        # Every value sent counts (``?page_size=x&page_size=10`` is refused, not half-read).
+        for raw in request.query_params.getlist(self.page_size_query_param):
+            if raw == "":
+                continue
+            try:
+                size = int(raw)
+            except ValueError:
+                size = 0
+            if not 1 <= size <= self.max_page_size:
+                message = f"An integer from 1 to {self.max_page_size}."
+                raise ValidationError(details={self.page_size_query_param: [message]})
         return size
 
     def decode_cursor(self, request):
