@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.billing.api.webhooks import StripeWebhookView
+from apps.core import docs as core_docs
 from apps.core import views as core_views
 from apps.graphql.schema import schema as graphql_schema
 from apps.graphql.views import GraphQLView
@@ -28,7 +29,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/redoc/", core_docs.RedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/redoc/redoc.standalone.js", core_docs.redoc_bundle, name="redoc-bundle"),
     path("api/v1/", include(api_v1)),
     path("graphql", GraphQLView.as_view(schema=graphql_schema), name="graphql"),
     # Stripe calls this (outside the versioned API; authenticated by its signature only).
