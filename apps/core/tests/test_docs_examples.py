@@ -108,7 +108,8 @@ def test_rest_example_answers_as_documented(path, example_values):
 def test_graphql_example_answers_data(path, example_values, owner, api_client_for):
     variables_file = path.with_suffix(".json")
     variables = json.loads(_fill(variables_file.read_text(), example_values)) if variables_file.exists() else {}
-    response = api_client_for(owner).post("/graphql", {"query": path.read_text(), "variables": variables}, format="json")
+    body = {"query": path.read_text(), "variables": variables}
+    response = api_client_for(owner).post("/graphql", body, format="json")
     body = response.json()
     assert response.status_code == 200, body
     assert "errors" not in body, body
