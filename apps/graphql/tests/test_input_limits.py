@@ -48,3 +48,18 @@ def test_graphql_unrepresentable_datetime_is_a_validation_error(gql, owner, valu
         user=owner,
     )
     assert result.codes == ["VALIDATION_ERROR"], result
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ " + "products { edges { node { " * 2000 + "id" + " } } }" * 2000 + " }",
+        "{ products(search: " + "[" * 5000 + '"a"' + "]" * 5000 + ") { edges { node { id } } } }",
+    ],
+    ids=["deep-selection", "deep-literal"],
+)
+def test_graphql_deep_documents_are_validation_errors(api_client, document):
+    response = api_client.post("/graphql", {"query": document}, format="json")
+    body = response.json()
+    assert body["errors"], body
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"VALIDATION_ERROR"}, body
