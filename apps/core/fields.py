@@ -40,3 +40,26 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     """django-filter's ISO 8601 filter with the same limits as :class:`DateTimeField`."""
 
     field_class = _IsoDateTimeFormField
+
+
+class _StrictBooleanFormField(forms.NullBooleanField):
+    """``true``/``false`` (any case) or empty; anything else is refused instead of ignored."""
+
+    widget = forms.TextInput  # the select widget maps unknown values to "not given" before validation
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).lower()
+        if text not in {"true", "false"}:
+            raise forms.ValidationError("Use true or false.", code="invalid")
+        return text == "true"
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    """django-filter's BooleanFilter that answers 400 for a value other than true/false (as documented)."""
+
+    field_class = _StrictBooleanFormField

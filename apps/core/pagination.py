@@ -5,11 +5,11 @@ from apps.core.exceptions import ValidationError
 
 
 class CursorPagination(pagination.CursorPagination):
-    """Default list pagination: stable cursors, ``page_size`` 1 to 100.
+    """Default list pagination: stable cursors, ``page_size`` from 1, capped at 100.
 
-    A malformed ``page_size`` or ``cursor`` is the caller's mistake: 400
-    ``VALIDATION_ERROR`` naming the parameter (DRF would silently use the
-    default size, and answer 404 for a bad cursor).
+    A malformed ``page_size`` (not an integer, below 1) or ``cursor`` is the
+    caller's mistake: 400 ``VALIDATION_ERROR`` naming the parameter (DRF would
+    silently use the default size, and answer 404 for a bad cursor).
     """
 
     page_size = 25
@@ -27,10 +27,10 @@ class CursorPagination(pagination.CursorPagination):
                 size = int(raw)
             except ValueError:
                 size = 0
-            if not 1 <= size <= self.max_page_size:
-                message = f"An integer from 1 to {self.max_page_size}."
+            if size < 1:
+                message = f"An integer of at least 1 (larger than {self.max_page_size} reads {self.max_page_size})."
                 raise ValidationError(details={self.page_size_query_param: [message]})
-        return size
+        return min(size, self.max_page_size)
 
     def decode_cursor(self, request):
         try:
@@ -44,6 +44,9 @@ class CursorPagination(pagination.CursorPagination):
             if parameter["name"] == self.cursor_query_param:
                 parameter["description"] = "The `next` or `previous` link's cursor; anything else is a 400."
             if parameter["name"] == self.page_size_query_param:
-                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
-                parameter["description"] = f"Results per page, 1 to {self.max_page_size} (default {self.page_size})."
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = (
+                    f"Results per page (default {self.page_size}); more than {self.max_page_size} reads "
+                    f"{self.max_page_size}."
+                )
         return parameters

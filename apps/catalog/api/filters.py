@@ -3,6 +3,7 @@ from django.db.models import Q
 
 from apps.catalog.models import Product
 from apps.catalog.selectors import apply_search, resolve_organization
+from apps.core.fields import BooleanFilter
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -10,7 +11,7 @@ class ProductFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Product.Status.choices)
     min_price = django_filters.NumberFilter(field_name="price_cents", lookup_expr="gte")
     max_price = django_filters.NumberFilter(field_name="price_cents", lookup_expr="lte")
-    in_stock = django_filters.BooleanFilter(method="filter_in_stock")
+    in_stock = BooleanFilter(method="filter_in_stock")
     sku = django_filters.CharFilter(field_name="sku")
     search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Full-text, ranked.")
 
