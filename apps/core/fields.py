@@ -63,3 +63,21 @@ class BooleanFilter(django_filters.BooleanFilter):
     """django-filter's BooleanFilter that answers 400 for a value other than true/false (as documented)."""
 
     field_class = _StrictBooleanFormField
+
+
+class _StrictIntegerFormField(forms.IntegerField):
+    """Digits only (``5``, ``-5``): Django's IntegerField also takes ``5.0``, which the schema's integer does not."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not text.lstrip("-").isdecimal() or not text.lstrip("-").isascii():
+            raise forms.ValidationError("Use a whole number.", code="invalid")
+        return int(text)
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """An integer filter (amounts in cents): documented as ``integer`` and refusing anything else."""
+
+    field_class = _StrictIntegerFormField

@@ -136,3 +136,9 @@ def test_bad_page_size_or_cursor_is_a_400(api_client, path, query):
 def test_boolean_filters_take_only_true_or_false(api_client, value, status):
     response = api_client.get("/api/v1/products/", {"in_stock": value})
     assert response.status_code == status, response.content
+
+
+@pytest.mark.parametrize(("value", "status"), [("1000", 200), ("-5", 200), ("9007199254740992.0", 400), ("1e3", 400)])
+def test_integer_filters_take_only_whole_numbers(api_client, value, status):
+    response = api_client.get("/api/v1/products/", {"max_price": value})
+    assert response.status_code == status, response.content
