@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test typecheck bench lint format lock stop clean
+.PHONY: install run test typecheck bench lint format lock stop clean contract-long
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
@@ -30,6 +30,13 @@ test: install
 	$(MAKE) --no-print-directory typecheck
 	DJANGO_SETTINGS_MODULE=olympus.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+
+## make contract-long: schemathesis over the whole OpenAPI document with many cases (docs/api-contract.md)
+contract-long: install
+	rm -f .data/contract-long.json
+	CONTRACT_REPORT=$(CURDIR)/.data/contract-long.json SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-100} \
+		$(BIN)/pytest -m contract -n 2 -q
+	@cat .data/contract-long.json
 
 ## make bench: benchmarks with timing goals (tools/bench; `make bench ARGS=orders` runs one module)
 bench: install

@@ -52,16 +52,20 @@ def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     return normalised
 
 
-def _diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Changed keys only; nested objects (JSON settings) are diffed key by key as well."""
+# Nested objects are diffed key by key down to this depth; deeper ones are kept whole when they differ.
+DIFF_MAX_DEPTH = 16
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any], depth: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Changed keys only; nested objects (JSON settings) are diffed key by key as well (bounded depth)."""
     old_out: dict[str, Any] = {}
     new_out: dict[str, Any] = {}
     for key in sorted(old.keys() | new.keys()):
         before, after = old.get(key, _MISSING), new.get(key, _MISSING)
         if before == after:
             continue
-        if isinstance(before, dict) and isinstance(after, dict):
-            before, after = _diff(before, after)
+        if isinstance(before, dict) and isinstance(after, dict) and depth < DIFF_MAX_DEPTH:
+            before, after = _diff(before, after, depth + 1)
         if before is not _MISSING:
             old_out[key] = before
         if after is not _MISSING:

@@ -131,14 +131,37 @@ def idempotent_call(
     return IdempotentResult(status, payload, replayed=False)
 
 
-def idempotent_response(request: Request, *, handler: Callable[[], Response]) -> Response:
-    """Honour the request's ``Idempotency-Key`` around ``handler`` (a DRF view's body)."""
+# The header's rules, as the OpenAPI document states them (every door that takes the header uses both).
+KEY_RULES = (
+    f"1 to {MAX_KEY_LENGTH} characters, not only spaces (sent but empty is a 400). The same key and body "
+    "within 24 h replay the first response; the same key with another body is refused (422)."
+)
+KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"}
+
+
+def header_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` (trimmed), ``None`` when not sent; a blank or long key is a 400."""
     key = request.headers.get(HEADER)
     if key is None:
-        return handler()
+        return None
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationError(details={HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} characters."]})
+    return key
+
+
+def openapi_parameter(description: str = KEY_RULES) -> Any:
+    """The ``Idempotency-Key`` header for ``extend_schema(parameters=[...])``."""
+    from drf_spectacular.utils import OpenApiParameter
+
+    return OpenApiParameter(HEADER, KEY_SCHEMA, OpenApiParameter.HEADER, description=description)
+
+
+def idempotent_response(request: Request, *, handler: Callable[[], Response]) -> Response:
+    """Honour the request's ``Idempotency-Key`` around ``handler`` (a DRF view's body)."""
+    key = header_key(request)
+    if key is None:
+        return handler()
     body = request.data  # parsed before the key is claimed: malformed JSON is a plain 400
 
     def call() -> tuple[int, Any]:

@@ -28,13 +28,21 @@ _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]+", re.IG
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id"}
 
 
-def redact(value: Any, *, key: str | None = None) -> Any:
+# Deeper structures are cut here (input is limited to JSON_MAX_DEPTH levels; this bounds anything else).
+REDACT_MAX_DEPTH = 100
+TOO_DEEP = "[TOO DEEP]"
+
+
+def redact(value: Any, *, key: str | None = None, _depth: int = 0) -> Any:
+    """``value`` with secrets replaced; containers nested beyond ``REDACT_MAX_DEPTH`` become ``[TOO DEEP]``."""
     if key is not None and SENSITIVE_KEY.search(key):
         return REDACTED
+    if isinstance(value, dict | list | tuple) and _depth >= REDACT_MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(value, dict):
-        return {k: redact(v, key=str(k)) for k, v in value.items()}
+        return {k: redact(v, key=str(k), _depth=_depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(redact(v) for v in value)
+        return type(value)(redact(v, _depth=_depth + 1) for v in value)
     if isinstance(value, str):
         return redact_text(value)
     return value

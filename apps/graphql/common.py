@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, NewType, TypeVar
 
+import dateutil.parser
 import strawberry
 import strawberry_django
 from django.conf import settings
 from django.db.models import Model, QuerySet
 from strawberry.annotation import StrawberryAnnotation
+from strawberry.schema.types.base_scalars import wrap_parser
 from strawberry.types import Info
 from strawberry_django import optimizer
 from strawberry_django.fields.field import StrawberryDjangoConnectionExtension
 from strawberry_django.relay import DjangoCursorConnection
 
 from apps.core.exceptions import NotFound, ValidationError
+from apps.core.inputs import storable_datetime
 
 M = TypeVar("M", bound=Model)
 
@@ -28,14 +32,25 @@ def _parse_big_int(value: Any) -> int:
     return int(value)
 
 
+def _parse_datetime(value: str) -> datetime:
+    # ISO 8601 as strawberry parses it, then UTC; offsets and instants PostgreSQL cannot hold are refused.
+    return storable_datetime(dateutil.parser.isoparse(value))
+
+
 BigInt = NewType("BigInt", int)
 SCALAR_MAP = {
+    datetime: strawberry.scalar(
+        name="DateTime",
+        description="Date with time (isoformat)",
+        serialize=datetime.isoformat,
+        parse_value=wrap_parser(_parse_datetime, "DateTime"),
+    ),
     BigInt: strawberry.scalar(
         name="BigInt",
         description="A whole number that may not fit in 32 bits (amounts in cents); sent as a JSON number.",
         serialize=int,
         parse_value=_parse_big_int,
-    )
+    ),
 }
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.conf import settings
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql import GraphQLError, StringValueNode
+from graphql.validation import NoSchemaIntrospectionCustomRule, ValidationRule
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from apps.core import inputs
 from apps.graphql.cost import cost_rule
 
 
@@ -38,6 +40,20 @@ class CostLimit(SchemaExtension):
         yield
 
 
+class StorableStringsRule(ValidationRule):
+    """String literals in the document hold only what PostgreSQL can store (variables are checked on parsing)."""
+
+    def enter_string_value(self, node: StringValueNode, *args: object) -> None:
+        if inputs.has_unstorable(node.value):
+            self.report_error(GraphQLError(inputs.NUL_MESSAGE, node))
+
+
+class StorableStrings(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        self.execution_context.validation_rules = (*self.execution_context.validation_rules, StorableStringsRule)
+        yield
+
+
 def schema_extensions() -> list:
     return [
         # Introspection fields (__schema, __type) do not count towards the depth.
@@ -46,6 +62,7 @@ def schema_extensions() -> list:
         lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
         IntrospectionSwitch,
         CostLimit,
+        StorableStrings,
         # select_related/prefetch_related from the selection; no `only()`: strawberry-django re-applies it
         # after keyset pagination of nested connections and drops the ordering columns (a query per row).
         # Types defer their heavy columns in get_queryset instead.

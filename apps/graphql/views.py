@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cross_web import HTTPException
@@ -18,6 +19,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from apps.accounts.authentication import SessionJWTAuthentication
+from apps.core import inputs
 from apps.core.exceptions import describe_exception, log_if_server_error
 from apps.graphql.context import GraphQLContext
 from apps.graphql.errors import error_payload, format_error
@@ -58,6 +60,17 @@ class GraphQLView(StrawberryGraphQLView):
         if result is not None:
             request.user, token = result
             request._graphql_auth = (None, token)  # type: ignore[attr-defined]
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Bodies and ``variables`` pass the REST door's limits: JSON depth and storable strings."""
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
+        except UnicodeDecodeError as exc:
+            raise HTTPException(400, "The request body is not UTF-8.") from exc
+        inputs.check_json_depth(text)
+        decoded = json.loads(text)
+        inputs.check_storable(decoded)
+        return decoded
 
     def get_context(self, request: HttpRequest, response: HttpResponse) -> GraphQLContext:  # type: ignore[override]
         auth_error, token = request._graphql_auth  # type: ignore[attr-defined]

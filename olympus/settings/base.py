@@ -230,7 +230,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.CursorPagination",
     "PAGE_SIZE": 25,
@@ -520,3 +520,8 @@ CONTENT_SECURITY_POLICY = {
 # by other sites (CORP). COOP is SECURE_CROSS_ORIGIN_OPENER_POLICY above. Empty turns a header off.
 CROSS_ORIGIN_EMBEDDER_POLICY = env.str("CROSS_ORIGIN_EMBEDDER_POLICY", default="require-corp")
 CROSS_ORIGIN_RESOURCE_POLICY = env.str("CROSS_ORIGIN_RESOURCE_POLICY", default="same-origin")
+
+
+# --- Input limits (issue 14): see docs/api-contract.md --------------------------------
+# JSON bodies (REST and GraphQL, variables included) nest at most this many levels; deeper is a 400.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)

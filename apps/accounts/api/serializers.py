@@ -124,6 +124,8 @@ class RefreshTokenSerializer(serializers.Serializer):
 class UserUpdateSerializer(serializers.Serializer):
     """Profile fields only; any other key (email, status, is_staff, id, ...) is refused."""
 
+    openapi_extra = {"additionalProperties": False}
+
     full_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     display_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     avatar_url = serializers.URLField(max_length=500, allow_blank=True, required=False)

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -18,6 +18,21 @@ class PeriodInputSerializer(serializers.Serializer):
         fields = super().get_fields()
         fields["from"] = fields.pop("from_")
         return fields
+
+    # A period and the one before it must stay inside what dates can hold (no overflow at year 1 or 9999).
+    EARLIEST = date(1900, 1, 1)
+    LATEST = date(9999, 12, 30)
+
+    def _in_range(self, value):
+        if value is not None and not self.EARLIEST <= value <= self.LATEST:
+            raise serializers.ValidationError(f"Must be between {self.EARLIEST} and {self.LATEST}.")
+        return value
+
+    def validate_from(self, value):
+        return self._in_range(value)
+
+    def validate_to(self, value):
+        return self._in_range(value)
 
     def validate(self, attrs):
         end = attrs.get("to") or timezone.now().date()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,9 +15,17 @@ from apps.analytics.api import serializers as s
 from apps.organizations.permissions import OrganizationPermission, OrganizationScopedMixin
 
 PARAMETERS = [
-    OpenApiParameter("from", str, description="First day (YYYY-MM-DD, UTC), inclusive; default 29 days before 'to'."),
-    OpenApiParameter("to", str, description="Last day (YYYY-MM-DD, UTC), inclusive; default today."),
-    OpenApiParameter("currency", str, description="ISO 4217 code; default the organization's currency."),
+    OpenApiParameter(
+        "from",
+        OpenApiTypes.DATE,
+        description="First day (UTC), inclusive; default 29 days before 'to'. 1900-01-01 to 9999-12-30.",
+    ),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (UTC), inclusive; default today."),
+    OpenApiParameter(
+        "currency",
+        {"type": "string", "pattern": "^[A-Z]{3}$"},
+        description="ISO 4217 code; default the organization's currency.",
+    ),
 ]
 
 

@@ -1,6 +1,7 @@
 import django_filters
 
 from apps.audit.models import AuditLog
+from apps.core.fields import IsoDateTimeFilter
 
 
 class AuditLogFilter(django_filters.FilterSet):
@@ -9,8 +10,8 @@ class AuditLogFilter(django_filters.FilterSet):
     resource_type = django_filters.CharFilter()
     resource_id = django_filters.CharFilter()
     actor = django_filters.UUIDFilter(field_name="actor_id", help_text="The acting user's id.")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditLog

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,8 +12,8 @@ from rest_framework.views import APIView
 
 from apps.billing.models import Payment, Refund
 from apps.billing.services import payments as services
+from apps.core import idempotency
 from apps.core.exceptions import PermissionDenied
-from apps.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from apps.core.idempotency import idempotent_response
 from apps.core.openapi import ErrorEnvelopeSerializer
 from apps.orders import selectors as order_selectors
@@ -92,7 +91,7 @@ def stripe_refund(request: Request, order: Order) -> Response:
             order=order,
             amount_cents=data.validated_data.get("amount_cents"),
             reason=data.validated_data["reason"],
-            idempotency_key=(request.headers.get(IDEMPOTENCY_HEADER) or "").strip(),
+            idempotency_key=idempotency.header_key(request) or "",
         )
         return Response(RefundOutputSerializer(row).data, status=status.HTTP_202_ACCEPTED)
 
@@ -107,12 +106,7 @@ REFUND_SCHEMA = extend_schema(
     ),
     request=RefundInputSerializer,
     parameters=[
-        OpenApiParameter(
-            IDEMPOTENCY_HEADER,
-            OpenApiTypes.STR,
-            OpenApiParameter.HEADER,
-            description="Stripe refunds: the same key and body replay the first response (no second refund).",
-        )
+        idempotency.openapi_parameter(f"Stripe refunds only (no second refund on a replay). {idempotency.KEY_RULES}")
     ],
     responses={
         200: OpenApiResponse(OrderOutputSerializer, description="Not paid through Stripe: the refunded order."),

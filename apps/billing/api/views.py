@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from apps.billing import selectors, services
 from apps.billing.api import serializers as s
-from apps.core.exceptions import ValidationError
+from apps.core import idempotency
 from apps.core.openapi import ErrorEnvelopeSerializer
 from apps.core.pagination import CursorPagination
 from apps.organizations.permissions import (
@@ -25,7 +25,6 @@ from apps.organizations.permissions import (
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_MAX = 255
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -105,10 +104,7 @@ class OrganizationBillingViewSet(OrganizationScopedMixin, viewsets.ViewSet):
 
 
 def _idempotency_key(request: Request) -> str:
-    key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
-    if len(key) > IDEMPOTENCY_KEY_MAX:
-        raise ValidationError(details={IDEMPOTENCY_HEADER: [f"At most {IDEMPOTENCY_KEY_MAX} characters."]})
-    return key
+    return idempotency.header_key(request) or ""
 
 
 @extend_schema(tags=["billing"])
@@ -117,12 +113,7 @@ class CheckoutView(APIView):
         summary="Start a Stripe Checkout for a plan (owner); honours Idempotency-Key",
         request=s.CheckoutInputSerializer,
         parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="The same key and body return the same session; another body with it is refused (422).",
-            ),
+            idempotency.openapi_parameter(),
             OpenApiParameter(
                 "Idempotent-Replayed",
                 OpenApiTypes.STR,
@@ -134,6 +125,7 @@ class CheckoutView(APIView):
         ],
         responses={
             201: s.CheckoutOutputSerializer,
+            404: _error("NOT_FOUND: the organization or the plan does not exist (or is not yours)."),
             409: _error("CONFLICT: the organization already has a subscription (use the billing portal)."),
             422: _error("IDEMPOTENCY_KEY_REUSED: this key was used with a different body."),
             503: PAYMENT_PROVIDER_DOWN,
@@ -166,6 +158,7 @@ class PortalView(APIView):
         request=s.PortalInputSerializer,
         responses={
             200: s.PortalOutputSerializer,
+            404: _error("NOT_FOUND: the organization does not exist or is not yours."),
             409: _error("CONFLICT: the organization has no Stripe customer yet (subscribe first)."),
             503: PAYMENT_PROVIDER_DOWN,
         },

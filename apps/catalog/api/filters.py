@@ -3,14 +3,15 @@ from django.db.models import Q
 
 from apps.catalog.models import Product
 from apps.catalog.selectors import apply_search, resolve_organization
+from apps.core.fields import BooleanFilter, IntegerFilter
 
 
 class ProductFilter(django_filters.FilterSet):
     organization = django_filters.CharFilter(method="filter_organization", help_text="Organization id or slug.")
     status = django_filters.ChoiceFilter(choices=Product.Status.choices)
-    min_price = django_filters.NumberFilter(field_name="price_cents", lookup_expr="gte")
-    max_price = django_filters.NumberFilter(field_name="price_cents", lookup_expr="lte")
-    in_stock = django_filters.BooleanFilter(method="filter_in_stock")
+    min_price = IntegerFilter(field_name="price_cents", lookup_expr="gte", help_text="Cents, inclusive.")
+    max_price = IntegerFilter(field_name="price_cents", lookup_expr="lte", help_text="Cents, inclusive.")
+    in_stock = BooleanFilter(method="filter_in_stock")
     sku = django_filters.CharFilter(field_name="sku")
     search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Full-text, ranked.")
 

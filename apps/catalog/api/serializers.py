@@ -14,6 +14,11 @@ class ProductOutputSerializer(serializers.ModelSerializer):
 
     organization = serializers.UUIDField(source="organization_id", read_only=True)
     in_stock = serializers.BooleanField(read_only=True)
+    # Output only; not read_only so that the schema does not list them as always present.
+    barcode = serializers.CharField(required=False, help_text="Members of the organization only.")
+    track_inventory = serializers.BooleanField(required=False, help_text="Members of the organization only.")
+    inventory_quantity = serializers.IntegerField(required=False, help_text="Members of the organization only.")
+    allow_backorder = serializers.BooleanField(required=False, help_text="Members of the organization only.")
 
     class Meta:
         model = Product
@@ -41,8 +46,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
-        read_only_fields = fields
-        extra_kwargs = {name: {"required": False} for name in MEMBER_ONLY_FIELDS}
+        read_only_fields = tuple(name for name in fields if name not in MEMBER_ONLY_FIELDS)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -90,6 +94,8 @@ class InventoryAdjustSerializer(serializers.Serializer):
 
 
 class BulkChangesSerializer(serializers.Serializer):
+    # "Nothing to change." without a field; other fields are refused.
+    openapi_extra = {"minProperties": 1, "additionalProperties": False}
     status = serializers.ChoiceField(choices=Product.Status.choices, required=False)
     price_cents = serializers.IntegerField(min_value=0, max_value=10**12, required=False)
     compare_at_price_cents = serializers.IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)

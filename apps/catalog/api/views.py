@@ -48,7 +48,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     ordering_fields = ("name", "price_cents", "created_at")
     ordering = ("-created_at",)
     pagination_class = ProductPagination
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    lookup_value_regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
     def get_permissions(self):
         if self.action in {"list", "retrieve"}:
@@ -124,7 +124,12 @@ class ProductViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Create a product (member+ of the organization)",
         request=ProductCreateSerializer,
-        responses={201: ProductOutputSerializer, 402: documented_error("402")},
+        responses={
+            201: ProductOutputSerializer,
+            402: documented_error("402"),
+            404: documented_error("404", "NOT_FOUND: the organization does not exist or is not yours."),
+            409: documented_error("409", "CONFLICT: the slug or SKU is taken in the organization."),
+        },
     )
     def create(self, request):
         serializer = ProductCreateSerializer(data=request.data)
@@ -137,7 +142,12 @@ class ProductViewSet(viewsets.GenericViewSet):
         return self._member_output(product, status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Change a product (member+)", request=ProductWriteSerializer, responses={200: ProductOutputSerializer}
+        summary="Change a product (member+)",
+        request=ProductWriteSerializer,
+        responses={
+            200: ProductOutputSerializer,
+            409: documented_error("409", "CONFLICT: the slug or SKU is taken in the organization."),
+        },
     )
     def partial_update(self, request, pk=None):
         product = self._for_change(pk, "change_products")
@@ -170,7 +180,10 @@ class ProductViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Adjust stock atomically (member+); 409 INSUFFICIENT_STOCK below zero without backorder",
         request=InventoryAdjustSerializer,
-        responses={200: ProductOutputSerializer},
+        responses={
+            200: ProductOutputSerializer,
+            409: documented_error("409", "INSUFFICIENT_STOCK: stock would fall below zero (no backorder)."),
+        },
     )
     @action(detail=True, methods=["post"], url_path="adjust-inventory")
     def adjust_inventory(self, request, pk=None):
@@ -183,7 +196,10 @@ class ProductViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Change status, prices or inventory flags of up to 100 products, all or nothing (member+)",
         request=BulkUpdateSerializer,
-        responses={200: ProductOutputSerializer(many=True)},
+        responses={
+            200: ProductOutputSerializer(many=True),
+            404: documented_error("404", "NOT_FOUND: a product does not exist or is not yours."),
+        },
     )
     @action(detail=False, methods=["post"], url_path="bulk-update")
     def bulk_update(self, request):

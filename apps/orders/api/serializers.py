@@ -24,6 +24,8 @@ class AddressSerializer(serializers.Serializer):
     )
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
 
+    openapi_extra = {"additionalProperties": False}  # unknown fields are refused
+
     def to_internal_value(self, data):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))

@@ -7,8 +7,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.billing.api.payments import REFUND_SCHEMA, has_stripe_payment, stripe_refund
+from apps.core import idempotency
 from apps.core.exceptions import PermissionDenied
-from apps.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from apps.core.idempotency import REPLAYED_HEADER, idempotent_response
 from apps.core.openapi import ErrorEnvelopeSerializer
 from apps.core.pagination import CursorPagination
@@ -65,7 +65,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     ordering_fields = ("created_at", "order_number", "total_cents")
     ordering = ("-created_at",)
     pagination_class = OrderPagination
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    lookup_value_regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
     def _member_of(self):
         """The user's organizations, computed once per request (serializers and selectors share it)."""
@@ -99,15 +99,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         summary="Place an order",
         request=OrderPlaceInputSerializer,
         parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description=(
-                    "Up to 255 characters. The same key and body within 24 h replay the first response "
-                    f"(header `{REPLAYED_HEADER}: true`); another body with the key is refused (422)."
-                ),
-            ),
+            idempotency.openapi_parameter(f"{idempotency.KEY_RULES} A replay carries `{REPLAYED_HEADER}: true`."),
             OpenApiParameter(
                 REPLAYED_HEADER,
                 OpenApiTypes.STR,

@@ -43,13 +43,13 @@ def _organization_output(request: Request, organization: Organization | list[Org
     create=extend_schema(
         summary="Create an organization (you become its owner)",
         request=s.OrganizationCreateInputSerializer,
-        responses={201: s.OrganizationOutputSerializer},
+        responses={201: s.OrganizationOutputSerializer, 409: documented_error("409", "CONFLICT: the slug is taken.")},
     ),
     retrieve=extend_schema(summary="Get an organization", responses=s.OrganizationOutputSerializer),
     partial_update=extend_schema(
         summary="Change an organization (owner, admin; billing fields: owner)",
         request=s.OrganizationUpdateInputSerializer,
-        responses=s.OrganizationOutputSerializer,
+        responses={200: s.OrganizationOutputSerializer, 409: documented_error("409", "CONFLICT: the slug is taken.")},
     ),
     destroy=extend_schema(summary="Delete an organization (owner; soft delete)", responses={204: None}),
 )
@@ -103,7 +103,11 @@ class OrganizationViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
         services.organization_delete(actor=request.user, organization=self.organization)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(summary="Leave an organization (the last owner cannot)", request=None, responses={204: None})
+    @extend_schema(
+        summary="Leave an organization (the last owner cannot)",
+        request=None,
+        responses={204: None, 409: documented_error("409", "CONFLICT: you are its last owner.")},
+    )
     @action(detail=True, methods=["post"])
     def leave(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.membership_leave(actor=request.user, organization=self.organization)
@@ -116,9 +120,15 @@ class OrganizationViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
     partial_update=extend_schema(
         summary="Change a member's role or extra permissions (owner, admin; owners: owner only)",
         request=s.MembershipUpdateInputSerializer,
-        responses=s.MembershipOutputSerializer,
+        responses={
+            200: s.MembershipOutputSerializer,
+            409: documented_error("409", "CONFLICT: the organization would have no owner left."),
+        },
     ),
-    destroy=extend_schema(summary="Remove a member (owner, admin; owners: owner only)", responses={204: None}),
+    destroy=extend_schema(
+        summary="Remove a member (owner, admin; owners: owner only)",
+        responses={204: None, 409: documented_error("409", "CONFLICT: the organization would have no owner left.")},
+    ),
 )
 class MembershipViewSet(
     OrganizationScopedMixin,
@@ -161,7 +171,11 @@ class MembershipViewSet(
     create=extend_schema(
         summary="Invite someone by email (owner, admin; owners: owner only)",
         request=s.InvitationCreateInputSerializer,
-        responses={201: s.InvitationOutputSerializer, 402: documented_error("402")},
+        responses={
+            201: s.InvitationOutputSerializer,
+            402: documented_error("402"),
+            409: documented_error("409", "CONFLICT: already a member, or an invitation is pending for that email."),
+        },
     ),
     destroy=extend_schema(summary="Revoke an invitation (owner, admin)", responses={204: None}),
 )
@@ -202,7 +216,12 @@ class InvitationAcceptView(APIView):
     @extend_schema(
         summary="Accept an invitation",
         request=s.InvitationAcceptInputSerializer,
-        responses={201: s.InvitationAcceptOutputSerializer},
+        responses={
+            201: s.InvitationAcceptOutputSerializer,
+            402: documented_error("402"),
+            404: documented_error("404", "NOT_FOUND: no pending invitation with this token for your email."),
+            409: documented_error("409", "CONFLICT: the invitation was accepted, revoked or has expired."),
+        },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.InvitationAcceptInputSerializer(data=request.data)

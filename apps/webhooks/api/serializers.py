@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.fields import DateTimeField
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 EVENT_TYPES_HELP = "Event types to receive: exact ('order.created'), a prefix ('order.*'); empty or '*': all."
@@ -45,8 +46,8 @@ class WebhookEndpointWithSecretOutputSerializer(WebhookEndpointOutputSerializer)
 
 class WebhookReplayInputSerializer(serializers.Serializer):
     # "from"/"to" are Python keywords: declared under other names, renamed in the schema and data.
-    from_ = serializers.DateTimeField(help_text="Dead letters created at or after this time.")
-    to = serializers.DateTimeField(help_text="... and before this time.")
+    from_ = DateTimeField(help_text="Dead letters created at or after this time.")
+    to = DateTimeField(help_text="... and before this time.")
 
     def get_fields(self):
         fields = super().get_fields()

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.openapi import documented_error
 from apps.organizations.permissions import OrganizationPermission, OrganizationScopedMixin
 from apps.webhooks import selectors, services
 from apps.webhooks.api import serializers as s
@@ -23,7 +24,7 @@ from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
     create=extend_schema(
         summary="Create a webhook endpoint; the response shows its signing secret once",
         request=s.WebhookEndpointInputSerializer,
-        responses={201: s.WebhookEndpointWithSecretOutputSerializer},
+        responses={201: s.WebhookEndpointWithSecretOutputSerializer, 402: documented_error("402")},
     ),
     partial_update=extend_schema(
         summary="Change a webhook endpoint (is_active=true re-enables a disabled one)",
@@ -163,7 +164,10 @@ class WebhookDeliveryViewSet(
     @extend_schema(
         summary="Send a finished delivery again (same webhook-id)",
         request=None,
-        responses={202: s.WebhookDeliveryOutputSerializer},
+        responses={
+            202: s.WebhookDeliveryOutputSerializer,
+            409: documented_error("409", "CONFLICT: the delivery is still being attempted."),
+        },
     )
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, *args: Any, **kwargs: Any) -> Response:
