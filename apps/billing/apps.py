@@ -5,3 +5,10 @@ class BillingConfig(AppConfig):
     name = "apps.billing"
     label = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from apps.billing.services.payments import StripeRefunds
+        from apps.orders.payments import payment_refunds_register
+
+        # Orders hand refunds of money paid online to billing (orders never import billing).
+        payment_refunds_register(StripeRefunds())

@@ -189,7 +189,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     def _apply(self, request: HttpRequest, order: Order, name: str, **arguments: str) -> bool:
         try:
-            services.TRANSITION_SERVICES[name](order=order, actor=request.user, **arguments)
+            services.order_transition(actor=request.user, order=order, name=name, **arguments)
         except ApplicationError as exc:
             allowed = ", ".join(exc.details.get("allowed", [])) or "none"
             self.message_user(

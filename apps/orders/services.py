@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -33,7 +33,7 @@ from apps.core.events import publish_event, relay_after_commit
 from apps.core.exceptions import PermissionDenied, ValidationError
 from apps.core.models import OutboxEvent
 from apps.core.services import model_update
-from apps.orders import events
+from apps.orders import events, payments, policies
 from apps.orders.errors import InvalidTransition, NotAcceptingOrders
 from apps.orders.models import FIRST_ORDER_NUMBER, Order, OrderItem, OrderNumberSequence
 from apps.organizations.models import Organization
@@ -314,11 +314,6 @@ def order_place(
 # --- the lifecycle -----------------------------------------------------------------
 
 
-def customer_allowed_transitions(order: Order) -> list[str]:
-    """A customer may cancel their own order while it is pending, and do nothing else."""
-    return ["cancel"] if order.status == Order.Status.PENDING else []
-
-
 def _return_stock(order: Order) -> None:
     """Give the order's reserved stock back, once: ``stock_returned_at`` is set under the row lock."""
     if order.stock_returned_at is not None:
@@ -333,17 +328,18 @@ def _return_stock(order: Order) -> None:
 def _transition(
     *, order: Order, name: str, actor: AbstractBaseUser | None, by_customer: bool = False, **arguments: Any
 ) -> Order:
-    with transaction.atomic(durable=True):
+    # Not durable: a refund may run inside the Idempotency-Key transaction (REST's refund action).
+    with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if by_customer:
             if actor is None or locked.user_id != actor.pk or name != "cancel":
                 raise PermissionDenied()
-            if name not in customer_allowed_transitions(locked):
+            if name not in policies.customer_allowed_transitions(locked):
                 raise InvalidTransition(
                     details={
                         "status": locked.status,
                         "transition": name,
-                        "allowed": customer_allowed_transitions(locked),
+                        "allowed": policies.customer_allowed_transitions(locked),
                     }
                 )
         before = _audit_values(locked)
@@ -426,6 +422,68 @@ TRANSITION_SERVICES = {
     "cancel": order_cancel,
     "refund": order_refund,
 }
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """What a refund request did: the order, and the provider's refund record when money went back online.
+
+    A refund of money paid online is asynchronous: the order turns ``refunded``
+    when the provider reports the refund (billing's ``charge.refunded``).
+    """
+
+    order: Order
+    payment_refund: Any | None = field(default=None)
+
+
+def order_refund_request(
+    *,
+    actor: AbstractBaseUser,
+    order: Order,
+    reason: str = "",
+    amount_cents: int | None = None,
+    idempotency_key: str = "",
+    permissions: frozenset[str] | None = None,
+) -> RefundResult:
+    """THE refund entry point of every door: staff only; money paid online goes back through the provider.
+
+    Paid online (billing's provider says so): a full or partial
+    (``amount_cents``) refund through the provider, the order following its
+    report. Otherwise the ``refund`` transition (stock back once);
+    ``amount_cents`` does not apply to it and is ignored.
+    """
+    policies.order_staff_require(user=actor, order=order, permissions=permissions)
+    provider = payments.payment_refunds()
+    if provider is not None and provider.paid_online(order):
+        refund = provider.refund(
+            actor=actor, order=order, amount_cents=amount_cents, reason=reason, idempotency_key=idempotency_key
+        )
+        return RefundResult(order=order, payment_refund=refund)
+    return RefundResult(order=order_refund(order=order, actor=actor, reason=reason))
+
+
+def order_transition(
+    *,
+    actor: AbstractBaseUser,
+    order: Order,
+    name: str,
+    permissions: frozenset[str] | None = None,
+    **arguments: Any,
+) -> Order:
+    """THE transition entry point of every door: decides staff vs customer, then runs the transition.
+
+    Staff with ``change_orders`` make any transition the status allows; the
+    order's customer may only cancel it while pending (``policies``); anyone
+    else gets 403. ``refund`` goes through :func:`order_refund_request`, so money
+    paid online goes back online whichever door asked.
+    """
+    if name not in TRANSITION_SERVICES:
+        raise ValidationError(details={"transition": [f"Unknown transition {name!r}."]})
+    if name == "refund":
+        return order_refund_request(actor=actor, order=order, permissions=permissions, **arguments).order
+    if policies.order_transition_as_customer(user=actor, order=order, name=name, permissions=permissions):
+        arguments["by_customer"] = True
+    return TRANSITION_SERVICES[name](order=order, actor=actor, **arguments)
 
 
 def order_update(*, order: Order, data: Mapping[str, Any], actor: AbstractBaseUser | None = None) -> Order:
