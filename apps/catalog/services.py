@@ -20,8 +20,6 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.audit.services import record
-from apps.billing.models import Limit
-from apps.billing.services.plans import plan_limit_check, plan_limit_lock
 from apps.catalog import cache as catalog_cache
 from apps.catalog.errors import InsufficientStock
 from apps.catalog.models import Product
@@ -29,6 +27,9 @@ from apps.catalog.selectors import product_count
 from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, NotFound, ValidationError
 from apps.core.services import model_update
+from apps.entitlements import Limit
+from apps.entitlements import limit_check as plan_limit_check
+from apps.entitlements import limit_lock as plan_limit_lock
 from apps.organizations.models import Organization
 
 # Fields a client may set on create / change afterwards (never organization, ids, times, search vector).

@@ -244,12 +244,24 @@ def _order_for(context: GraphQLContext, order_id: UUID) -> Order:
     return selectors.order_get(user=context.require_user(), order_id=order_id, member_of=context.member_of)
 
 
+def _order_to_act_on(context: GraphQLContext, order_id: UUID) -> tuple[Order, frozenset[str]]:
+    """The order (any the caller may see, in any of their organizations) and the caller's permissions on it.
+
+    A member of an organization whose plan lacks GraphQL gets FEATURE_NOT_IN_PLAN, unless the order is
+    their own (then they act as its customer).
+    """
+    user = context.require_user()
+    order = selectors.order_get(user=user, order_id=order_id, member_of=frozenset(context.all_my_organizations))
+    if order.user_id != user.pk:
+        context.member_access_require(order.organization)
+    organization = context.my_organizations.get(order.organization_id)
+    return order, context.permissions(organization) if organization is not None else frozenset()
+
+
 def _transition(info: Info, order_id: UUID, name: str, **arguments: Any) -> Order:
     """Load the order the caller may see; ``services.order_transition`` decides who may move it."""
     context = context_of(info)
-    order = _order_for(context, order_id)
-    organization = context.my_organizations.get(order.organization_id)
-    permissions = context.permissions(organization) if organization is not None else frozenset()
+    order, permissions = _order_to_act_on(context, order_id)
     return services.order_transition(actor=context.user, order=order, name=name, permissions=permissions, **arguments)
 
 
@@ -375,15 +387,14 @@ class OrdersMutation:
         key = (idempotency_key or "").strip()
 
         def refund() -> tuple[int, Any]:
-            order = _order_for(context, id)
-            organization = context.my_organizations.get(order.organization_id)
+            order, permissions = _order_to_act_on(context, id)
             services.order_refund_request(
                 actor=user,
                 order=order,
                 reason=data["reason"],
                 amount_cents=data.get("amount_cents"),
                 idempotency_key=key,
-                permissions=context.permissions(organization) if organization is not None else frozenset(),
+                permissions=permissions,
             )
             return 200, {"order_id": str(order.pk)}
 
@@ -397,4 +408,4 @@ class OrdersMutation:
             context.response[REPLAYED_HEADER] = "true" if result.replayed else "false"
             if result.status >= 400:
                 raise StoredError(result.status, result.body["error"])
-        return _order_for(context, id)  # type: ignore[return-value]
+        return _order_to_act_on(context, id)[0]  # type: ignore[return-value]

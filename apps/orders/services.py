@@ -23,8 +23,6 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from apps.audit.services import audit_entry, record
-from apps.billing.models import Limit
-from apps.billing.services.plans import plan_limit_check, usage_period_start
 from apps.catalog.models import Product
 from apps.catalog.selectors import ProductForSale, products_for_sale
 from apps.catalog.services import stock_release, stock_reserved
@@ -33,6 +31,8 @@ from apps.core.events import publish_event, relay_after_commit
 from apps.core.exceptions import PermissionDenied, ValidationError
 from apps.core.models import OutboxEvent
 from apps.core.services import model_update
+from apps.entitlements import Limit, usage_period_start
+from apps.entitlements import limit_check as plan_limit_check
 from apps.orders import events, payments, policies
 from apps.orders.errors import InvalidTransition, NotAcceptingOrders
 from apps.orders.models import FIRST_ORDER_NUMBER, Order, OrderItem, OrderNumberSequence

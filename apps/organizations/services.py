@@ -28,11 +28,12 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.audit.services import record
-from apps.billing.models import Limit
-from apps.billing.services.plans import plan_limit_check, plan_limit_lock
 from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from apps.core.services import model_update
+from apps.entitlements import Limit
+from apps.entitlements import limit_check as plan_limit_check
+from apps.entitlements import limit_lock as plan_limit_lock
 from apps.organizations import events
 from apps.organizations.models import (
     DEFAULT_SETTINGS,

@@ -32,11 +32,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.audit.services import record
-from apps.billing.models import Feature, Limit
-from apps.billing.services.plans import plan_feature_require, plan_limit_check, plan_limit_lock
 from apps.core.exceptions import Conflict, ValidationError
 from apps.core.models import OutboxEvent
 from apps.core.services import model_update
+from apps.entitlements import Feature, Limit
+from apps.entitlements import feature_require as plan_feature_require
+from apps.entitlements import limit_check as plan_limit_check
+from apps.entitlements import limit_lock as plan_limit_lock
 from apps.jobs import metrics
 from apps.organizations.models import Organization
 from apps.webhooks import signing, transport
