@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.audit.models import AuditLog
+from apps.organizations.admin_tenancy import TenantAdmin
 
 
 class ResourceTypeFilter(admin.SimpleListFilter):
@@ -16,7 +17,7 @@ class ResourceTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(TenantAdmin):
     """Read-only: the audit log is written by services, never by hand."""
 
     list_display = ("created_at", "action", "resource_type", "resource_id", "actor", "organization", "ip")

@@ -11,6 +11,8 @@ from django.utils.html import format_html
 from apps.billing import services
 from apps.billing.models import CheckoutSession, Invoice, Payment, Plan, Refund, StripeEvent, Subscription
 from apps.billing.services.plans import PLAN_FIELDS
+from apps.core.admin import SuperuserOnlyAdmin
+from apps.organizations.admin_tenancy import TenantAdmin
 
 
 def _organization_link(obj: Any) -> str:
@@ -24,8 +26,8 @@ def _order_link(order: Any) -> str:
     return format_html('<a href="{}">{}</a>', url, order)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that mirror Stripe: staff look, the webhooks write."""
+class ReadOnlyAdmin(TenantAdmin):
+    """Rows that mirror Stripe: staff look (their organizations' rows), the webhooks write."""
 
     def has_add_permission(self, request: Any) -> bool:
         return False
@@ -152,7 +154,8 @@ class RefundAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdmin):
+class StripeEventAdmin(SuperuserOnlyAdmin, ReadOnlyAdmin):
+    organization_path = "organization_id"
     list_display = ("stripe_event_id", "type", "status", "attempts", "stripe_created_at", "processed_at")
     list_filter = ("status", "type")
     search_fields = ("stripe_event_id", "object_id", "type")

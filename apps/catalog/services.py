@@ -31,6 +31,7 @@ from apps.entitlements import Limit
 from apps.entitlements import limit_check as plan_limit_check
 from apps.entitlements import limit_lock as plan_limit_lock
 from apps.organizations.models import Organization
+from apps.organizations.policies import permission_require
 
 # Fields a client may set on create / change afterwards (never organization, ids, times, search vector).
 EDITABLE_FIELDS = (
@@ -108,12 +109,31 @@ def _event(product: Product, event_type: str, **payload: Any) -> None:
     )
 
 
-def product_create(*, organization: Organization, data: Mapping[str, Any], status: str | None = None) -> Product:
-    """Create a product; slug from the name when not given, currency from the organization.
+def _authorize(
+    actor: Any, organization: Organization | uuid.UUID, perm: str, permissions: frozenset[str] | None
+) -> None:
+    """The acting user needs ``perm`` on the organization (every door); ``actor=None`` is the platform itself."""
+    if actor is None:
+        return
+    if not isinstance(organization, Organization):
+        organization = Organization.objects.get(pk=organization)
+    permission_require(user=actor, organization=organization, perm=perm, permissions=permissions)
+
+
+def product_create(
+    *,
+    organization: Organization,
+    data: Mapping[str, Any],
+    status: str | None = None,
+    actor: Any = None,
+    permissions: frozenset[str] | None = None,
+) -> Product:
+    """Create a product (``add_products``); slug from the name when not given, currency from the organization.
 
     The plan's ``products`` limit is checked under a lock on the organization,
     so concurrent creates cannot overshoot it (402 ``PLAN_LIMIT_REACHED``).
     """
+    _authorize(actor, organization, "add_products", permissions)
     with transaction.atomic():
         organization = plan_limit_lock(organization=organization)
         plan_limit_check(
@@ -149,8 +169,11 @@ def _locked(product_id: uuid.UUID | str) -> Product:
     return product
 
 
-def product_update(*, product: Product, data: Mapping[str, Any]) -> Product:
-    """Change editable fields; only what changed is saved and audited."""
+def product_update(
+    *, product: Product, data: Mapping[str, Any], actor: Any = None, permissions: frozenset[str] | None = None
+) -> Product:
+    """Change editable fields (``change_products``); only what changed is saved and audited."""
+    _authorize(actor, product.organization, "change_products", permissions)
     with transaction.atomic():
         product = _locked(product.pk)
         if "slug" in data and not data["slug"]:
@@ -211,18 +234,21 @@ def _set_status(product: Product, status: str) -> Product:
     return product
 
 
-def product_publish(*, product: Product) -> Product:
-    """Make a product active (sellable and public); ``published_at`` is set the first time."""
+def product_publish(*, product: Product, actor: Any = None, permissions: frozenset[str] | None = None) -> Product:
+    """Make a product active (sellable and public; ``change_products``); ``published_at`` is set the first time."""
+    _authorize(actor, product.organization, "change_products", permissions)
     return _set_status(product, Product.Status.ACTIVE)
 
 
-def product_archive(*, product: Product) -> Product:
-    """Take a product off sale; it stays readable by members."""
+def product_archive(*, product: Product, actor: Any = None, permissions: frozenset[str] | None = None) -> Product:
+    """Take a product off sale (``change_products``); it stays readable by members."""
+    _authorize(actor, product.organization, "change_products", permissions)
     return _set_status(product, Product.Status.ARCHIVED)
 
 
-def product_delete(*, product: Product) -> None:
-    """Soft delete: the row stays for orders' history but vanishes from every read."""
+def product_delete(*, product: Product, actor: Any = None, permissions: frozenset[str] | None = None) -> None:
+    """Soft delete (``delete_products``): the row stays for orders' history but vanishes from every read."""
+    _authorize(actor, product.organization, "delete_products", permissions)
     with transaction.atomic():
         product = _locked(product.pk)
         product.deleted_at = timezone.now()
@@ -239,8 +265,14 @@ def product_delete(*, product: Product) -> None:
         _after_commit_invalidate(product.organization_id)
 
 
-def product_adjust_inventory(*, product: Product, delta: int, reason: str) -> Product:
-    """Add ``delta`` (may be negative) to stock atomically; never below 0 unless backorder is allowed."""
+def product_adjust_inventory(
+    *, product: Product, delta: int, reason: str, actor: Any = None, permissions: frozenset[str] | None = None
+) -> Product:
+    """Add ``delta`` (may be negative) to stock atomically; never below 0 unless backorder is allowed.
+
+    Needs ``change_products``.
+    """
+    _authorize(actor, product.organization, "change_products", permissions)
     if delta == 0:
         raise ValidationError(details={"delta": ["Must not be zero."]})
     with transaction.atomic():

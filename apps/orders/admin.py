@@ -5,15 +5,15 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from apps.core.exceptions import ApplicationError
-from apps.orders import selectors, services
+from apps.orders import policies, selectors, services
 from apps.orders.emails import format_money
 from apps.orders.models import Order, OrderItem
+from apps.organizations.admin_tenancy import TenantAdmin, error_message
 
 TRANSITION_LABELS = {
     "confirm": "Confirm",
@@ -64,7 +64,7 @@ class OrderItemInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(TenantAdmin):
     list_display = ("order_number", "organization", "customer", "status", "payment_status", "total", "created_at")
     list_display_links = ("order_number",)
     list_filter = ("status", "payment_status", "fulfillment_status", "organization")
@@ -109,13 +109,6 @@ class OrderAdmin(admin.ModelAdmin):
         # Only the staff-side fields are editable (through services.order_update); the rest moves by transitions.
         return [name for box in self.fieldsets for name in box[1]["fields"] if name not in services.EDITABLE_FIELDS]
 
-    def get_queryset(self, request) -> QuerySet[Order]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        # Staff who are not superusers see only their own organizations' orders.
-        return queryset.filter(organization__memberships__user=request.user)
-
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
@@ -155,7 +148,8 @@ class OrderAdmin(admin.ModelAdmin):
         order = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if order is not None:
-            extra_context["transitions"] = [(name, TRANSITION_LABELS[name]) for name in order.allowed_transitions]
+            allowed = policies.order_allowed_transitions(user=request.user, order=order)
+            extra_context["transitions"] = [(name, TRANSITION_LABELS[name]) for name in allowed]
             extra_context["history"] = list(selectors.order_history(order=order))
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -191,10 +185,7 @@ class OrderAdmin(admin.ModelAdmin):
         try:
             services.order_transition(actor=request.user, order=order, name=name, **arguments)
         except ApplicationError as exc:
-            allowed = ", ".join(exc.details.get("allowed", [])) or "none"
-            self.message_user(
-                request, f"Order #{order.order_number}: {exc.message} (allowed: {allowed})", messages.ERROR
-            )
+            self.message_user(request, f"Order #{order.order_number}: {error_message(exc)}", messages.ERROR)
             return False
         return True
 

@@ -486,11 +486,19 @@ def order_transition(
     return TRANSITION_SERVICES[name](order=order, actor=actor, **arguments)
 
 
-def order_update(*, order: Order, data: Mapping[str, Any], actor: AbstractBaseUser | None = None) -> Order:
-    """Change the staff-side fields (internal notes, metadata); never the status or amounts.
+def order_update(
+    *,
+    order: Order,
+    data: Mapping[str, Any],
+    actor: AbstractBaseUser | None = None,
+    permissions: frozenset[str] | None = None,
+) -> Order:
+    """Change the staff-side fields (internal notes, metadata; staff with ``change_orders``); never the status.
 
     Not ``durable``: the admin's change form already runs in a transaction.
     """
+    if actor is not None:
+        policies.order_staff_require(user=actor, order=order, permissions=permissions)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         changes = model_update(instance=locked, fields=EDITABLE_FIELDS, data=data)

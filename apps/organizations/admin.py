@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from apps.core.exceptions import ApplicationError
 from apps.organizations import services
+from apps.organizations.admin_tenancy import TenantAdmin
 from apps.organizations.models import Invitation, Membership, Organization
 
 
@@ -56,7 +57,8 @@ def _run(model_admin: admin.ModelAdmin, request: HttpRequest, items: QuerySet, s
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(TenantAdmin):
+    organization_path = ""
     list_display = ("name", "slug", "status", "members", "created_at", "deleted_at")
     list_filter = ("status", DeletedFilter)
     search_fields = ("name", "slug", "billing_email", "stripe_customer_id", "id")
@@ -108,10 +110,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         data = {
             name: form.cleaned_data[name] for name in form.changed_data if name in services.ORGANIZATION_EDITABLE_FIELDS
         }
-        try:
-            services.organization_update(actor=request.user, organization=obj, data=data)
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+        services.organization_update(actor=request.user, organization=obj, data=data)
 
     @admin.action(description="Soft-delete selected organizations")
     def soft_delete(self, request, queryset):
@@ -135,7 +134,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantAdmin):
     list_display = ("user", "organization", "role", "accepted_at", "created_at")
     list_filter = ("role",)
     search_fields = ("user__email", "organization__name", "organization__slug")
@@ -175,7 +174,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(TenantAdmin):
     list_display = ("email", "organization", "role", "status", "expires_at", "sent_at", "created_at")
     list_filter = ("role",)
     search_fields = ("email", "organization__name", "organization__slug")

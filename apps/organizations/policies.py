@@ -17,9 +17,16 @@ from apps.organizations.models import Membership, Organization
 from apps.organizations.selectors import organization_permissions
 
 
-def permission_require(*, user: Any, organization: Organization, perm: str) -> None:
-    """NOT_FOUND unless ``user`` belongs to ``organization`` (or is a superuser); FORBIDDEN without ``perm``."""
-    permissions = organization_permissions(user=user, organization=organization)
+def permission_require(
+    *, user: Any, organization: Organization, perm: str, permissions: frozenset[str] | None = None
+) -> None:
+    """NOT_FOUND unless ``user`` belongs to ``organization`` (or is a superuser); FORBIDDEN without ``perm``.
+
+    ``permissions``: what the caller holds on the organization, when the door
+    already read it (one guardian checker per request); read here otherwise.
+    """
+    if permissions is None:
+        permissions = organization_permissions(user=user, organization=organization)
     if not permissions:
         raise NotFound("Organization not found.")
     if perm not in permissions:

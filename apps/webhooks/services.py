@@ -41,6 +41,7 @@ from apps.entitlements import limit_check as plan_limit_check
 from apps.entitlements import limit_lock as plan_limit_lock
 from apps.jobs import metrics
 from apps.organizations.models import Organization
+from apps.organizations.policies import permission_require
 from apps.webhooks import signing, transport
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -80,6 +81,15 @@ def _validate(*, url: str, event_types: Iterable[str]) -> None:
         raise ValidationError(details=errors)
 
 
+def _authorize(actor: User | None, organization: Organization | uuid.UUID, perm: str) -> None:
+    """The acting user needs ``perm`` on the organization (every door: REST, GraphQL, admin); None is the platform."""
+    if actor is None:
+        return
+    if not isinstance(organization, Organization):
+        organization = Organization.objects.get(pk=organization)
+    permission_require(user=actor, organization=organization, perm=perm)
+
+
 def _check_plan(organization: Organization) -> None:
     """The plan's ``webhooks`` feature and ``webhook_endpoints`` limit (caller holds the organization lock)."""
     plan_feature_require(organization=organization, feature=Feature.WEBHOOKS)
@@ -100,6 +110,7 @@ def webhook_endpoint_create(
     is_active: bool = True,
 ) -> WebhookEndpoint:
     """Create an endpoint with a fresh secret (the caller shows it once)."""
+    _authorize(actor, organization, "add_webhooks")
     event_types = sorted(set(event_types))
     _validate(url=url, event_types=event_types)
     with transaction.atomic(durable=True):
@@ -124,6 +135,7 @@ def webhook_endpoint_update(
     *, actor: User | None, endpoint: WebhookEndpoint, data: Mapping[str, Any]
 ) -> WebhookEndpoint:
     """Change url, description, event types or ``is_active``; re-enabling clears the failure streak."""
+    _authorize(actor, endpoint.organization_id, "change_webhooks")
     data = dict(data)
     if "event_types" in data:
         data["event_types"] = sorted(set(data["event_types"]))
@@ -146,6 +158,7 @@ def webhook_endpoint_update(
 
 def webhook_endpoint_delete(*, actor: User | None, endpoint: WebhookEndpoint) -> None:
     """Delete an endpoint with its deliveries and attempts (the audit log keeps the record)."""
+    _authorize(actor, endpoint.organization_id, "delete_webhooks")
     with transaction.atomic(durable=True):
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         record(
@@ -161,6 +174,7 @@ def webhook_endpoint_delete(*, actor: User | None, endpoint: WebhookEndpoint) ->
 
 def webhook_endpoint_rotate_secret(*, actor: User | None, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """A new secret now; the previous one keeps signing for ``WEBHOOK_SECRET_GRACE_HOURS``."""
+    _authorize(actor, endpoint.organization_id, "change_webhooks")
     with transaction.atomic(durable=True):
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         endpoint.previous_secret = endpoint.secret
@@ -195,6 +209,7 @@ def _disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
 
 def webhook_endpoint_disable(*, actor: User | None, endpoint: WebhookEndpoint, reason: str) -> WebhookEndpoint:
     """Disable an endpoint (admin action, system rules); its owners get an email."""
+    _authorize(actor, endpoint.organization_id, "change_webhooks")
     with transaction.atomic(durable=True):
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         if endpoint.is_active:
@@ -278,6 +293,7 @@ def webhook_fan_out(*, event: OutboxEvent) -> list[WebhookDelivery]:
 
 def webhook_ping(*, actor: User | None, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Queue a ``ping`` delivery to an endpoint (also to a disabled one: that is how you test a fix)."""
+    _authorize(actor, endpoint.organization_id, "change_webhooks")
     with transaction.atomic(durable=True):
         delivery_id = uuid.uuid4()
         now = timezone.now()
@@ -486,6 +502,7 @@ def _requeue(queryset: Any) -> list[uuid.UUID]:
 
 def webhook_delivery_replay(*, actor: User | None, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a finished delivery again (same ``webhook-id``, a fresh round of retries)."""
+    _authorize(actor, delivery.organization_id, "change_webhooks")
     with transaction.atomic(durable=True):
         locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
         if locked.status == WebhookDelivery.Status.PENDING:
@@ -507,6 +524,7 @@ def webhook_deliveries_replay(
     *, actor: User | None, endpoint: WebhookEndpoint, created_after: datetime, created_before: datetime
 ) -> int:
     """Queue again the endpoint's dead letters created in [created_after, created_before); how many."""
+    _authorize(actor, endpoint.organization_id, "change_webhooks")
     if created_after >= created_before:
         raise ValidationError(details={"to": ["Must be after 'from'."]})
     with transaction.atomic(durable=True):

@@ -22,7 +22,7 @@ from apps.orders.api.serializers import (
     RefundInputSerializer,
     RefundOutputSerializer,
 )
-from apps.organizations.permissions import request_permissions, require_permission
+from apps.organizations.permissions import request_permissions
 
 REFUND_SCHEMA = extend_schema(
     summary=(
@@ -184,10 +184,14 @@ class OrderViewSet(viewsets.GenericViewSet):
     @extend_schema(summary="Change internal notes or metadata (members)", request=OrderUpdateInputSerializer)
     def partial_update(self, request, pk=None):
         order = self._get(pk)
-        require_permission(request, order.organization, "change_orders")
         serializer = OrderUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.order_update(order=order, data=serializer.validated_data, actor=request.user)
+        services.order_update(
+            order=order,
+            data=serializer.validated_data,
+            actor=request.user,
+            permissions=request_permissions(request, order.organization),
+        )
         return self._output(self._get(pk))
 
     # --- the lifecycle -----------------------------------------------------------------
