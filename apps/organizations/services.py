@@ -504,13 +504,6 @@ def _invitation_values(invitation: Invitation) -> dict[str, Any]:
     return {"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at}
 
 
-def _queue_invitation_email(invitation: Invitation) -> None:
-    from apps.organizations.tasks import send_invitation_email
-
-    invitation_id = str(invitation.pk)
-    transaction.on_commit(lambda: send_invitation_email.delay(invitation_id))
-
-
 def invitation_create(*, actor: User, organization: Organization, email: str, role: str) -> Invitation:
     """Invite an email address with a role and send the email after commit.
 
@@ -566,8 +559,7 @@ def invitation_create(*, actor: User, organization: Organization, email: str, ro
             event_type=events.INVITATION_CREATED,
             payload={"invitation_id": str(invitation.pk), "email": email, "role": role},
             organization_id=organization.pk,
-        )
-        _queue_invitation_email(invitation)
+        )  # its outbox handler emails the invitation (apps.organizations.events)
     return invitation
 
 
@@ -620,7 +612,11 @@ def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
             new_values=changes.new,
             actor=actor,
         )
-        _queue_invitation_email(locked)
+        publish_event(
+            event_type=events.INVITATION_RESENT,
+            payload={"invitation_id": str(locked.pk), "email": locked.email, "role": locked.role},
+            organization_id=locked.organization_id,
+        )  # its outbox handler emails the new link
     return locked
 
 

@@ -32,6 +32,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.audit.services import record
+from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, ValidationError
 from apps.core.models import OutboxEvent
 from apps.core.services import model_update
@@ -51,6 +52,7 @@ User = AbstractBaseUser
 EDITABLE_FIELDS = ("url", "description", "event_types", "is_active")
 AUDITED_FIELDS = (*EDITABLE_FIELDS, "disabled_reason")
 PING = "ping"
+ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 
 
 def _snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -193,9 +195,7 @@ def webhook_endpoint_rotate_secret(*, actor: User | None, endpoint: WebhookEndpo
 
 
 def _disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
-    """Inside the caller's transaction, on a locked endpoint: disable it and email the owners after commit."""
-    from apps.webhooks.tasks import send_endpoint_disabled_email
-
+    """Inside the caller's transaction, on a locked endpoint: disable it; the outbox emails the owners."""
     before = _snapshot(endpoint)
     endpoint.is_active = False
     endpoint.disabled_reason = reason[:500]
@@ -203,8 +203,11 @@ def _disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
     endpoint.save(update_fields=["is_active", "disabled_reason", "disabled_at", "consecutive_failures", "updated_at"])
     _audit("disabled", endpoint, old=before, actor=None)
     logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
-    endpoint_id = str(endpoint.pk)
-    transaction.on_commit(lambda: send_endpoint_disabled_email.delay(endpoint_id))
+    publish_event(
+        event_type=ENDPOINT_DISABLED,
+        organization_id=endpoint.organization_id,
+        payload={"endpoint_id": str(endpoint.pk), "reason": endpoint.disabled_reason},
+    )
 
 
 def webhook_endpoint_disable(*, actor: User | None, endpoint: WebhookEndpoint, reason: str) -> WebhookEndpoint:
