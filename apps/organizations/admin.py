@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import models
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.db.models import Count
 
-from apps.core.exceptions import ApplicationError
 from apps.organizations import services
 from apps.organizations.admin_tenancy import TenantAdmin
 from apps.organizations.models import Invitation, Membership, Organization
@@ -42,18 +40,6 @@ class MembershipInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "invited_by")
-
-
-def _run(model_admin: admin.ModelAdmin, request: HttpRequest, items: QuerySet, service, verb: str) -> None:
-    done = 0
-    for item in items:
-        try:
-            service(item)
-            done += 1
-        except ApplicationError as exc:
-            model_admin.message_user(request, f"{item}: {exc.message}", messages.ERROR)
-    if done:
-        model_admin.message_user(request, f"{done} {verb}.", messages.SUCCESS)
 
 
 @admin.register(Organization)
@@ -114,22 +100,20 @@ class OrganizationAdmin(TenantAdmin):
 
     @admin.action(description="Soft-delete selected organizations")
     def soft_delete(self, request, queryset):
-        _run(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda org: services.organization_delete(actor=request.user, organization=org),
-            "deleted",
+            "{count} deleted.",
         )
 
     @admin.action(description="Restore selected organizations")
     def restore(self, request, queryset):
-        _run(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda org: services.organization_restore(actor=request.user, organization=org),
-            "restored",
+            "{count} restored.",
         )
 
 
@@ -164,12 +148,11 @@ class MembershipAdmin(TenantAdmin):
 
     @admin.action(description="Remove selected members (keeps the last owner)")
     def remove(self, request, queryset):
-        _run(
-            self,
+        self.run_service(
             request,
             queryset.select_related("organization", "user"),
             lambda m: services.membership_remove(actor=request.user, membership=m),
-            "removed",
+            "{count} removed.",
         )
 
 
@@ -207,20 +190,18 @@ class InvitationAdmin(TenantAdmin):
 
     @admin.action(description="Revoke selected invitations")
     def revoke(self, request, queryset):
-        _run(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda inv: services.invitation_revoke(actor=request.user, invitation=inv),
-            "revoked",
+            "{count} revoked.",
         )
 
     @admin.action(description="Resend selected invitations (new link, new 7-day expiry)")
     def resend(self, request, queryset):
-        _run(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda inv: services.invitation_resend(actor=request.user, invitation=inv),
-            "resent",
+            "{count} resent.",
         )

@@ -97,6 +97,10 @@ class TenantAdmin(admin.ModelAdmin):
         done_message: str,
     ) -> int:
         """Call ``service`` on each item; refusals become error messages; returns how many succeeded."""
+        items = list(items)
+        if not items:  # selected ids outside the staff member's organizations match nothing
+            self.message_user(request, f"None of the selected {self.opts.verbose_name_plural} exist.", messages.WARNING)
+            return 0
         done = 0
         for item in items:
             try:
