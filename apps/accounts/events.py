@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from apps.accounts import tasks
 from apps.core.events import event_handler, publish_event
 from apps.core.models import OutboxEvent
 
@@ -85,21 +86,15 @@ def account_event_record(
 @event_handler(USER_REGISTERED)
 @event_handler(USER_EMAIL_VERIFICATION_REQUESTED)
 def send_verification_email_on_request(event: OutboxEvent) -> None:
-    from apps.accounts import tasks
-
     tasks.send_verification_email.delay(event.payload["user_id"])
 
 
 @event_handler(AUTH_PASSWORD_RESET_REQUESTED)
 def send_password_reset_email_on_request(event: OutboxEvent) -> None:
-    from apps.accounts import tasks
-
     tasks.send_password_reset_email.delay(event.payload["user_id"])
 
 
 @event_handler(AUTH_PASSWORD_CHANGED)
 @event_handler(AUTH_PASSWORD_RESET)
 def send_password_changed_notice(event: OutboxEvent) -> None:
-    from apps.accounts import tasks
-
     tasks.send_password_changed_email.delay(event.payload["user_id"], event.created_at.isoformat())

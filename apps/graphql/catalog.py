@@ -21,9 +21,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from apps.catalog import selectors, services
-from apps.catalog.api.filters import ProductFilter
-from apps.catalog.api.serializers import InventoryAdjustSerializer, ProductCreateSerializer, ProductWriteSerializer
+from apps.catalog.filters import ProductFilter
 from apps.catalog.models import Product
+from apps.catalog.serializers import InventoryAdjustSerializer, ProductCreateSerializer, ProductWriteSerializer
 from apps.core.exceptions import ValidationError
 from apps.graphql.common import BigInt, DjangoCursorConnection, get_one, page_connection
 from apps.graphql.context import context_of

@@ -24,8 +24,8 @@ from django.contrib.auth.models import AnonymousUser
 from strawberry.django.context import StrawberryDjangoContext
 from strawberry.types import Info
 
-from apps.accounts.api.views import client_info
 from apps.accounts.events import ClientInfo
+from apps.accounts.throttles import client_info
 from apps.core.exceptions import ApplicationError
 from apps.organizations.models import Organization
 from apps.organizations.permissions import request_checker, request_permissions, require_permission

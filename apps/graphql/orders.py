@@ -28,14 +28,14 @@ from apps.graphql.common import BigInt, DjangoCursorConnection, get_one, page_co
 from apps.graphql.context import GraphQLContext, context_of
 from apps.graphql.inputs import provided, validated
 from apps.orders import policies, selectors, services
-from apps.orders.api.filters import OrderFilter
-from apps.orders.api.serializers import (
+from apps.orders.filters import OrderFilter
+from apps.orders.models import Order, OrderItem
+from apps.orders.serializers import (
     OrderPlaceInputSerializer,
     OrderReasonInputSerializer,
     OrderShipInputSerializer,
     RefundInputSerializer,
 )
-from apps.orders.models import Order, OrderItem
 
 if TYPE_CHECKING:
     from apps.graphql.catalog import ProductType

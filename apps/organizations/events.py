@@ -6,6 +6,7 @@ worker is down is still mailed once they are back.
 
 from apps.core.events import event_handler
 from apps.core.models import OutboxEvent
+from apps.organizations import tasks
 
 ORGANIZATION_CREATED = "organization.created"
 ORGANIZATION_UPDATED = "organization.updated"
@@ -23,6 +24,4 @@ INVITATION_ACCEPTED = "organization.invitation_accepted"
 @event_handler(INVITATION_CREATED)
 @event_handler(INVITATION_RESENT)
 def send_invitation_email_on_event(event: OutboxEvent) -> None:
-    from apps.organizations import tasks
-
     tasks.send_invitation_email.delay(event.payload["invitation_id"])

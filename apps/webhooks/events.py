@@ -3,7 +3,7 @@ a disabled endpoint's owners are emailed from its event."""
 
 from apps.core.events import event_handler
 from apps.core.models import OutboxEvent
-from apps.webhooks import services
+from apps.webhooks import services, tasks
 from apps.webhooks.services import ENDPOINT_DISABLED
 
 
@@ -14,6 +14,4 @@ def fan_out_to_webhooks(event: OutboxEvent) -> None:
 
 @event_handler(ENDPOINT_DISABLED)
 def send_endpoint_disabled_email_on_event(event: OutboxEvent) -> None:
-    from apps.webhooks import tasks
-
     tasks.send_endpoint_disabled_email.delay(event.payload["endpoint_id"])

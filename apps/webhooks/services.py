@@ -45,6 +45,7 @@ from apps.organizations.models import Organization
 from apps.organizations.policies import permission_require
 from apps.webhooks import signing, transport
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from apps.webhooks.tasks import deliver_webhook
 
 logger = logging.getLogger("olympus.webhooks")
 
@@ -230,8 +231,6 @@ def _body(payload: Mapping[str, Any]) -> bytes:
 
 def _enqueue(delivery_ids: list[uuid.UUID]) -> None:
     """After commit: one task per delivery on the webhooks queue (the sweep covers a lost one)."""
-    from apps.webhooks.tasks import deliver_webhook
-
     for delivery_id in delivery_ids:
         try:
             deliver_webhook.delay(str(delivery_id))

@@ -9,8 +9,8 @@ from rest_framework.response import Response
 
 from apps.catalog import cache as catalog_cache
 from apps.catalog import selectors, services
-from apps.catalog.api.filters import ProductFilter
-from apps.catalog.api.serializers import (
+from apps.catalog.filters import ProductFilter
+from apps.catalog.serializers import (
     ROW_FIELDS,
     BulkUpdateSerializer,
     InventoryAdjustSerializer,

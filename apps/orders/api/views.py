@@ -11,8 +11,8 @@ from apps.core.idempotency import REPLAYED_HEADER, idempotent_response
 from apps.core.openapi import ErrorEnvelopeSerializer
 from apps.core.pagination import CursorPagination
 from apps.orders import selectors, services
-from apps.orders.api.filters import OrderFilter
-from apps.orders.api.serializers import (
+from apps.orders.filters import OrderFilter
+from apps.orders.serializers import (
     OrderListOutputSerializer,
     OrderOutputSerializer,
     OrderPlaceInputSerializer,
