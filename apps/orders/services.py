@@ -22,12 +22,12 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from apps.audit.services import audit_entry, record
+from apps.audit.services import audit_entry, record_and_publish
 from apps.catalog.models import Product
 from apps.catalog.selectors import ProductForSale, products_for_sale
 from apps.catalog.services import stock_release, stock_reserved
 from apps.core.db import CompiledInsert, jsonb_with, pipeline
-from apps.core.events import publish_event, relay_after_commit
+from apps.core.events import relay_after_commit
 from apps.core.exceptions import PermissionDenied, ValidationError
 from apps.core.models import OutboxEvent
 from apps.core.services import model_update
@@ -356,7 +356,7 @@ def _transition(
             _return_stock(locked)
         locked.save(update_fields=LIFECYCLE_FIELDS)
         event_type = events.TRANSITION_EVENTS[name]
-        record(
+        record_and_publish(
             action=event_type,
             resource_type="order",
             resource_id=locked.pk,
@@ -364,10 +364,7 @@ def _transition(
             old_values=before,
             new_values=_audit_values(locked),
             **({"actor": actor} if actor is not None else {}),
-        )
-        publish_event(
             event_type=event_type,
-            organization_id=locked.organization_id,
             payload=_payload(locked, previous_status=previous_status, **arguments),
         )
     return locked
@@ -503,7 +500,7 @@ def order_update(
         locked = Order.objects.select_for_update().get(pk=order.pk)
         changes = model_update(instance=locked, fields=EDITABLE_FIELDS, data=data)
         if changes:
-            record(
+            record_and_publish(
                 action=events.ORDER_UPDATED,
                 resource_type="order",
                 resource_id=locked.pk,
@@ -511,10 +508,7 @@ def order_update(
                 old_values=changes.old,
                 new_values=changes.new,
                 **({"actor": actor} if actor is not None else {}),
-            )
-            publish_event(
                 event_type=events.ORDER_UPDATED,
-                organization_id=locked.organization_id,
                 payload=_payload(locked, fields=changes.fields),
             )
     return locked
@@ -556,7 +550,7 @@ def order_payment_update(
             data["payment_status"] = payment_status
         changes = model_update(instance=locked, fields=("payment_status", "stripe_payment_intent_id"), data=data)
         if changes:
-            record(
+            record_and_publish(
                 action=events.ORDER_PAYMENT_UPDATED,
                 resource_type="order",
                 resource_id=locked.pk,
@@ -564,10 +558,7 @@ def order_payment_update(
                 old_values=changes.old,
                 new_values=changes.new,
                 **({"actor": actor} if actor is not None else {}),
-            )
-            publish_event(
                 event_type=events.ORDER_PAYMENT_UPDATED,
-                organization_id=locked.organization_id,
                 payload=_payload(locked, payment_status=locked.payment_status, fields=changes.fields),
             )
     return locked
