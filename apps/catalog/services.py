@@ -115,9 +115,9 @@ def _authorize(
     """The acting user needs ``perm`` on the organization (every door); ``actor=None`` is the platform itself."""
     if actor is None:
         return
-    if not isinstance(organization, Organization):
+    if permissions is None and not isinstance(organization, Organization):
         organization = Organization.objects.get(pk=organization)
-    permission_require(user=actor, organization=organization, perm=perm, permissions=permissions)
+    permission_require(user=actor, organization=organization, perm=perm, permissions=permissions)  # type: ignore[arg-type]
 
 
 def product_create(
@@ -300,14 +300,23 @@ def product_adjust_inventory(
 
 
 def product_bulk_update(
-    *, organization_ids: Iterable[uuid.UUID], ids: list[uuid.UUID], changes: Mapping[str, Any]
+    *,
+    organization_ids: Iterable[uuid.UUID],
+    ids: list[uuid.UUID],
+    changes: Mapping[str, Any],
+    actor: Any = None,
+    permissions: Mapping[uuid.UUID, frozenset[str]] | None = None,
 ) -> list[Product]:
     """Apply the same status/price/inventory-flag changes to up to 100 products: all or nothing.
 
-    ``organization_ids`` are the organizations the caller may change products
-    of; an id outside them (or unknown, or deleted) fails the whole batch as
-    not found.
+    ``organization_ids`` are the caller's organizations that own the products;
+    the caller needs ``change_products`` in each (403 otherwise; ``permissions``:
+    what the door already read, by organization id). An id outside them (or
+    unknown, or deleted) fails the whole batch as not found.
     """
+    organization_ids = list(organization_ids)
+    for organization_id in organization_ids:
+        _authorize(actor, organization_id, "change_products", (permissions or {}).get(organization_id))
     unknown = set(changes) - set(BULK_FIELDS)
     if unknown:
         raise ValidationError(details={"changes": [f"Cannot bulk-change: {', '.join(sorted(unknown))}."]})

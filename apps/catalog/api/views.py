@@ -22,7 +22,7 @@ from apps.catalog.serializers import (
 from apps.core.exceptions import ValidationError
 from apps.core.openapi import documented_error
 from apps.core.pagination import CursorPagination
-from apps.organizations.permissions import request_permissions, require_permission, resolve_organization
+from apps.organizations.permissions import request_permissions, resolve_organization
 
 
 class ProductPagination(CursorPagination):
@@ -203,10 +203,12 @@ class ProductViewSet(viewsets.GenericViewSet):
         # Products of other tenants are "not found"; those of an organization where
         # the role may not change products are forbidden.
         organizations = selectors.product_organizations(user=request.user, product_ids=ids)
-        for organization in organizations:
-            require_permission(request, organization, "change_products")
         products = services.product_bulk_update(
-            organization_ids=[o.id for o in organizations], ids=ids, changes=serializer.validated_data["changes"]
+            organization_ids=[o.id for o in organizations],
+            ids=ids,
+            changes=serializer.validated_data["changes"],
+            actor=request.user,
+            permissions={o.id: request_permissions(request, o) for o in organizations},
         )
         context = {"member_of": frozenset(p.organization_id for p in products)}
         return Response(ProductOutputSerializer(products, many=True, context=context).data)
