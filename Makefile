@@ -29,6 +29,7 @@ test: install
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory typecheck
 	DJANGO_SETTINGS_MODULE=olympus.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 ## make contract-long: schemathesis over the whole OpenAPI document with many cases (docs/api-contract.md)

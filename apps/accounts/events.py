@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from apps.accounts import tasks
 from apps.core.events import event_handler, publish_event
 from apps.core.models import OutboxEvent
 
@@ -87,15 +88,11 @@ def account_event_record(
 @event_handler(USER_REGISTERED)
 @event_handler(USER_EMAIL_VERIFICATION_REQUESTED)
 def send_verification_email_on_request(event: OutboxEvent) -> None:
-    from apps.accounts import tasks
-
     tasks.send_verification_email.delay(event.payload["user_id"])
 
 
 @event_handler(AUTH_PASSWORD_RESET_REQUESTED)
 def send_password_reset_email_on_request(event: OutboxEvent) -> None:
-    from apps.accounts import tasks
-
     if event.payload.get("email"):  # the task looks the address up (no lookup on the request)
         tasks.send_password_reset_email_to_address.delay(event.payload["email"])
     elif event.payload.get("user_id"):  # events written before the address form
@@ -104,14 +101,10 @@ def send_password_reset_email_on_request(event: OutboxEvent) -> None:
 
 @event_handler(USER_REGISTRATION_ATTEMPTED)
 def send_registration_attempt_notice(event: OutboxEvent) -> None:
-    from apps.accounts import tasks
-
     tasks.send_registration_attempt_email.delay(event.payload["user_id"])
 
 
 @event_handler(AUTH_PASSWORD_CHANGED)
 @event_handler(AUTH_PASSWORD_RESET)
 def send_password_changed_notice(event: OutboxEvent) -> None:
-    from apps.accounts import tasks
-
     tasks.send_password_changed_email.delay(event.payload["user_id"], event.created_at.isoformat())

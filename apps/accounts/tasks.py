@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
-from apps.accounts import emails, selectors, services
+from apps.accounts import emails, selectors
 from apps.accounts.models import AccountToken
 
 logger = logging.getLogger("olympus.accounts.tasks")
@@ -19,6 +19,8 @@ EMAIL_TASK_OPTIONS = {"acks_late": True, "autoretry_for": (OSError,), "retry_bac
 @shared_task(**EMAIL_TASK_OPTIONS)
 def send_verification_email(user_id: str) -> bool:
     """Mail a fresh verification link (earlier unused ones stop working). Skipped once verified."""
+    from apps.accounts import services
+
     user = selectors.user_get_active(user_id=user_id)
     if user is None or user.is_email_verified:
         return False
@@ -41,6 +43,8 @@ def send_verification_email(user_id: str) -> bool:
 @shared_task(**EMAIL_TASK_OPTIONS)
 def send_password_reset_email(user_id: str) -> bool:
     """Mail a single-use password reset link (earlier unused ones stop working)."""
+    from apps.accounts import services
+
     user = selectors.user_get_active(user_id=user_id)
     if user is None:
         return False
@@ -109,4 +113,6 @@ def send_password_changed_email(user_id: str, changed_at: str) -> bool:
 @shared_task(acks_late=True)
 def accounts_purge() -> dict[str, int]:
     """Beat (daily, queue ``maintenance``): drop dead sessions and tokens past retention."""
+    from apps.accounts import services
+
     return services.accounts_purge()

@@ -12,6 +12,7 @@ from django.db.models import QuerySet, Sum
 
 from apps.analytics import sql
 from apps.analytics.models import DailyMetric, DailyTopProduct
+from apps.entitlements import Feature, feature_require
 from apps.organizations.models import Organization
 from apps.organizations.selectors import User, scope_to_organization
 
@@ -44,7 +45,11 @@ def _metrics(*, user: User, organization: Organization, currency: str, period: P
 def analytics_daily(
     *, user: User, organization: Organization, currency: str, period: Period, top: int = 5
 ) -> list[dict[str, Any]]:
-    """One row per day of the period (days without orders are zeros) with that day's top products."""
+    """One row per day of the period (days without orders are zeros) with that day's top products.
+
+    Needs the ``analytics`` feature of the organization's plan (402 otherwise).
+    """
+    feature_require(organization=organization, feature=Feature.ANALYTICS)
     rows = {
         m.day: m
         for m in _metrics(user=user, organization=organization, currency=currency, period=period).order_by("day")
@@ -114,7 +119,11 @@ def _change(current: int, previous: int) -> dict[str, Any]:
 
 
 def analytics_summary(*, user: User, organization: Organization, currency: str, period: Period) -> dict[str, Any]:
-    """Totals of the period, the same for the period just before it, and the change between them."""
+    """Totals of the period, the same for the period just before it, and the change between them.
+
+    Needs the ``analytics`` feature of the organization's plan (402 otherwise).
+    """
+    feature_require(organization=organization, feature=Feature.ANALYTICS)
     current = _totals(user=user, organization=organization, currency=currency, period=period)
     previous = _totals(user=user, organization=organization, currency=currency, period=period.previous())
     keys = ("order_count", "revenue_cents", "average_order_cents", "unique_customers")

@@ -3,6 +3,7 @@ from django.utils.safestring import SafeString
 
 from apps.audit.display import changes_table
 from apps.audit.models import AuditLog
+from apps.organizations.admin_tenancy import TenantAdmin
 
 # Every resource type a service records (a test greps the services for them and fails on a missing one).
 RESOURCE_TYPES = (
@@ -34,7 +35,7 @@ class ResourceTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(TenantAdmin):
     """Read-only: the audit log is written by services, never by hand."""
 
     list_display = ("created_at", "action", "resource_type", "resource_id", "actor", "organization", "ip")

@@ -1,28 +1,32 @@
-"""Audit rows for the accounts app's authentication events (organization: none).
+"""Audit rows for the accounts app's authentication and account-status events (organization: none).
 
-The accounts service publishes ``auth.*`` events with ``user_id``, ``ip`` and
-``user_agent`` in the payload. Outbox delivery is at least once, so each row
-remembers its event id and a redelivery writes nothing.
+The accounts service publishes ``auth.*`` and ``user.*`` events with
+``user_id``, ``actor_id``, ``ip`` and ``user_agent`` in the payload (the event
+names are the accounts app's constants, never copies). Outbox delivery is at
+least once, so each row remembers its event id and a redelivery writes nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from apps.accounts import events as account_events
 from apps.audit.models import AuditLog
 from apps.audit.services import record
 from apps.core.events import event_handler
 from apps.core.models import OutboxEvent
 
 AUTH_EVENTS = (
-    "auth.login",
-    "auth.login_failed",
-    "auth.logout",
-    "auth.password_changed",
-    "auth.password_reset",
-    "auth.session_revoked",
+    account_events.AUTH_LOGIN,
+    account_events.AUTH_LOGIN_FAILED,
+    account_events.AUTH_LOGOUT,
+    account_events.AUTH_PASSWORD_CHANGED,
+    account_events.AUTH_PASSWORD_RESET,
+    account_events.AUTH_SESSION_REVOKED,
+    account_events.USER_SUSPENDED,
+    account_events.USER_REACTIVATED,
 )
-_CONTEXT_KEYS = {"user_id", "ip", "user_agent", "request_id"}
+_CONTEXT_KEYS = {"user_id", "actor_id", "ip", "user_agent", "request_id"}
 
 
 def record_auth_event(event: OutboxEvent) -> None:
@@ -37,7 +41,7 @@ def record_auth_event(event: OutboxEvent) -> None:
         resource_id=user_id or "",
         organization=None,
         new_values=details or None,
-        actor=user_id,
+        actor=payload.get("actor_id") or user_id,  # staff who suspended someone, else the user
         ip=payload.get("ip") or None,
         user_agent=payload.get("user_agent") or "",
         request_id=payload.get("request_id") or "",

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from apps.audit import context
 from apps.audit.models import DEFAULT_PARTITION, TABLE, AuditLog
+from apps.core.events import publish_event
 from apps.core.logging import redact
 
 logger = logging.getLogger("olympus.audit")
@@ -89,6 +90,25 @@ def record(**arguments: Any) -> AuditLog:
     entry = audit_entry(**arguments)
     # The caller's transaction holds it (no savepoint: the DEFAULT partition takes any month).
     entry.save(force_insert=True)
+    return entry
+
+
+def record_and_publish(
+    *,
+    event_type: str,
+    payload: dict[str, Any],
+    organization: Model | uuid.UUID | str | None,
+    action: str | None = None,
+    **audit: Any,
+) -> AuditLog:
+    """The one "audit it and announce it" step of a service: an audit row and an outbox event,
+    both in the caller's transaction (a rollback leaves neither).
+
+    ``action`` defaults to ``event_type``; ``audit`` are :func:`audit_entry`'s other arguments.
+    """
+    entry = record(action=action or event_type, organization=organization, **audit)
+    organization_id: uuid.UUID | str | None = organization.pk if isinstance(organization, Model) else organization
+    publish_event(event_type=event_type, organization_id=organization_id, payload=payload)
     return entry
 
 

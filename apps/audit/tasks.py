@@ -1,11 +1,11 @@
 from celery import shared_task
 
-from apps.audit import services
-
 
 @shared_task(acks_late=True)
 def audit_partitions_maintain() -> dict:
     """Beat, daily: partitions ahead, strays out of DEFAULT, expired months dropped."""
+    from apps.audit import services
+
     report = services.audit_partitions_maintain()
     return {
         "created": report.created,

@@ -11,7 +11,9 @@ from django.utils.html import format_html
 from apps.billing import services
 from apps.billing.models import CheckoutSession, Invoice, Payment, Plan, Refund, StripeEvent, Subscription
 from apps.billing.services.plans import PLAN_FIELDS
+from apps.core.admin import SuperuserOnlyAdmin
 from apps.core.money import money_display
+from apps.organizations.admin_tenancy import TenantAdmin
 
 
 def _organization_link(obj: Any) -> str:
@@ -25,8 +27,8 @@ def _order_link(order: Any) -> str:
     return format_html('<a href="{}">{}</a>', url, order)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that mirror Stripe: staff look, the webhooks write."""
+class ReadOnlyAdmin(TenantAdmin):
+    """Rows that mirror Stripe: staff look (their organizations' rows), the webhooks write."""
 
     def has_add_permission(self, request: Any) -> bool:
         return False
@@ -159,7 +161,8 @@ class RefundAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdmin):
+class StripeEventAdmin(SuperuserOnlyAdmin, ReadOnlyAdmin):
+    organization_path = "organization_id"
     list_display = ("stripe_event_id", "type", "status", "attempts", "stripe_created_at", "processed_at")
     list_filter = ("status", "type")
     search_fields = ("stripe_event_id", "object_id", "type")

@@ -19,23 +19,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.models import BaseModel
+from apps.entitlements import Feature, Limit
 
-
-class Feature(models.TextChoices):
-    """Switches a plan turns on; checked with ``services.plan_feature_require``."""
-
-    WEBHOOKS = "webhooks", "Outgoing webhooks"
-    ANALYTICS = "analytics", "Analytics"
-    GRAPHQL = "graphql", "GraphQL API"
-
-
-class Limit(models.TextChoices):
-    """Counted quotas; checked with ``services.plan_limit_check``. ``None`` in a plan means unlimited."""
-
-    PRODUCTS = "products", "Products"
-    MEMBERS = "members", "Members"
-    ORDERS_PER_MONTH = "orders_per_month", "Orders per month"
-    WEBHOOK_ENDPOINTS = "webhook_endpoints", "Webhook endpoints"
+__all__ = ["Feature", "Limit"]  # the plan table's features and limits are the entitlements' (re-exported)
 
 
 class BillingInterval(models.TextChoices):

@@ -4,22 +4,26 @@ import smtplib
 
 from celery import shared_task
 
-from apps.billing import services
-
 
 @shared_task(acks_late=True)
 def stripe_event_process(event_id: str) -> str:
     """Process one stored Stripe event (a no-op once processed; failures are retried by the sweep)."""
+    from apps.billing import services
+
     return services.stripe_event_process(event_id=event_id)
 
 
 @shared_task(acks_late=True)
 def stripe_events_sweep() -> int:
     """Beat: process Stripe events whose relay was lost or whose retry is due."""
+    from apps.billing import services
+
     return services.stripe_events_sweep()
 
 
 @shared_task(acks_late=True, autoretry_for=(smtplib.SMTPException, OSError))
 def send_payment_failed_email(invoice_id: str) -> bool:
     """Email the billing contact and owners about a failed payment, once per attempt."""
+    from apps.billing import services
+
     return services.payment_failed_notice_send(invoice_id=invoice_id)

@@ -1,9 +1,9 @@
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 
 from apps.catalog import services
 from apps.catalog.models import Product
 from apps.core.money import money_display
+from apps.organizations.admin_tenancy import TenantAdmin
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -34,7 +34,7 @@ class DeletedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(TenantAdmin):
     list_display = ("name", "organization", "status", "price", "inventory_quantity", "created_at")
     price = money_display("price_cents", description="price")
     list_filter = (DeletedFilter, "status", "track_inventory", "allow_backorder", "organization")
@@ -55,44 +55,50 @@ class ProductAdmin(admin.ModelAdmin):
     exclude = ("search_vector",)
     actions = ("publish", "archive", "soft_delete", "restock_ten")
 
-    def get_queryset(self, request) -> QuerySet[Product]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        # Staff who are not superusers see only their own organizations' products.
-        return queryset.filter(organization__memberships__user=request.user)
-
     def has_add_permission(self, request):
         return False
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in services.EDITABLE_FIELDS}
-        services.product_update(product=obj, data=data)
+        services.product_update(product=obj, data=data, actor=request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False
 
     @admin.action(description="Publish (make active)")
     def publish(self, request, queryset):
-        for product in queryset:
-            services.product_publish(product=product)
-        self.message_user(request, f"{queryset.count()} product(s) published.", messages.SUCCESS)
+        self.run_service(
+            request,
+            list(queryset),
+            lambda product: services.product_publish(product=product, actor=request.user),
+            "{count} product(s) published.",
+        )
 
     @admin.action(description="Archive")
     def archive(self, request, queryset):
-        for product in queryset:
-            services.product_archive(product=product)
-        self.message_user(request, f"{queryset.count()} product(s) archived.", messages.SUCCESS)
+        self.run_service(
+            request,
+            list(queryset),
+            lambda product: services.product_archive(product=product, actor=request.user),
+            "{count} product(s) archived.",
+        )
 
     @admin.action(description="Delete (soft)")
     def soft_delete(self, request, queryset):
-        products = list(queryset)
-        for product in products:
-            services.product_delete(product=product)
-        self.message_user(request, f"{len(products)} product(s) deleted.", messages.SUCCESS)
+        self.run_service(
+            request,
+            list(queryset),
+            lambda product: services.product_delete(product=product, actor=request.user),
+            "{count} product(s) deleted.",
+        )
 
     @admin.action(description="Add 10 to stock")
     def restock_ten(self, request, queryset):
-        for product in queryset:
-            services.product_adjust_inventory(product=product, delta=10, reason=f"admin restock by {request.user}")
-        self.message_user(request, "Stock added.", messages.SUCCESS)
+        self.run_service(
+            request,
+            list(queryset),
+            lambda product: services.product_adjust_inventory(
+                product=product, delta=10, reason=f"admin restock by {request.user}", actor=request.user
+            ),
+            "Stock added to {count} product(s).",
+        )

@@ -20,8 +20,6 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.audit.services import record
-from apps.billing.models import Limit
-from apps.billing.services.plans import plan_limit_check, plan_limit_lock
 from apps.catalog import cache as catalog_cache
 from apps.catalog.errors import InsufficientStock
 from apps.catalog.models import Product
@@ -29,7 +27,11 @@ from apps.catalog.selectors import product_count
 from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, NotFound, ValidationError
 from apps.core.services import model_update
+from apps.entitlements import Limit
+from apps.entitlements import limit_check as plan_limit_check
+from apps.entitlements import limit_lock as plan_limit_lock
 from apps.organizations.models import Organization
+from apps.organizations.policies import permission_require
 
 # Fields a client may set on create / change afterwards (never organization, ids, times, search vector).
 EDITABLE_FIELDS = (
@@ -105,12 +107,31 @@ def _event(product: Product, event_type: str, **payload: Any) -> None:
     )
 
 
-def product_create(*, organization: Organization, data: Mapping[str, Any], status: str | None = None) -> Product:
-    """Create a product; slug from the name when not given, currency from the organization.
+def _authorize(
+    actor: Any, organization: Organization | uuid.UUID, perm: str, permissions: frozenset[str] | None
+) -> None:
+    """The acting user needs ``perm`` on the organization (every door); ``actor=None`` is the platform itself."""
+    if actor is None:
+        return
+    if permissions is None and not isinstance(organization, Organization):
+        organization = Organization.objects.get(pk=organization)
+    permission_require(user=actor, organization=organization, perm=perm, permissions=permissions)  # type: ignore[arg-type]
+
+
+def product_create(
+    *,
+    organization: Organization,
+    data: Mapping[str, Any],
+    status: str | None = None,
+    actor: Any = None,
+    permissions: frozenset[str] | None = None,
+) -> Product:
+    """Create a product (``add_products``); slug from the name when not given, currency from the organization.
 
     The plan's ``products`` limit is checked under a lock on the organization,
     so concurrent creates cannot overshoot it (402 ``PLAN_LIMIT_REACHED``).
     """
+    _authorize(actor, organization, "add_products", permissions)
     with transaction.atomic():
         organization = plan_limit_lock(organization=organization)
         plan_limit_check(
@@ -146,8 +167,11 @@ def _locked(product_id: uuid.UUID | str) -> Product:
     return product
 
 
-def product_update(*, product: Product, data: Mapping[str, Any]) -> Product:
-    """Change editable fields; only what changed is saved and audited."""
+def product_update(
+    *, product: Product, data: Mapping[str, Any], actor: Any = None, permissions: frozenset[str] | None = None
+) -> Product:
+    """Change editable fields (``change_products``); only what changed is saved and audited."""
+    _authorize(actor, product.organization, "change_products", permissions)
     with transaction.atomic():
         product = _locked(product.pk)
         if "slug" in data and not data["slug"]:
@@ -208,18 +232,21 @@ def _set_status(product: Product, status: str) -> Product:
     return product
 
 
-def product_publish(*, product: Product) -> Product:
-    """Make a product active (sellable and public); ``published_at`` is set the first time."""
+def product_publish(*, product: Product, actor: Any = None, permissions: frozenset[str] | None = None) -> Product:
+    """Make a product active (sellable and public; ``change_products``); ``published_at`` is set the first time."""
+    _authorize(actor, product.organization, "change_products", permissions)
     return _set_status(product, Product.Status.ACTIVE)
 
 
-def product_archive(*, product: Product) -> Product:
-    """Take a product off sale; it stays readable by members."""
+def product_archive(*, product: Product, actor: Any = None, permissions: frozenset[str] | None = None) -> Product:
+    """Take a product off sale (``change_products``); it stays readable by members."""
+    _authorize(actor, product.organization, "change_products", permissions)
     return _set_status(product, Product.Status.ARCHIVED)
 
 
-def product_delete(*, product: Product) -> None:
-    """Soft delete: the row stays for orders' history but vanishes from every read."""
+def product_delete(*, product: Product, actor: Any = None, permissions: frozenset[str] | None = None) -> None:
+    """Soft delete (``delete_products``): the row stays for orders' history but vanishes from every read."""
+    _authorize(actor, product.organization, "delete_products", permissions)
     with transaction.atomic():
         product = _locked(product.pk)
         product.deleted_at = timezone.now()
@@ -236,8 +263,14 @@ def product_delete(*, product: Product) -> None:
         _after_commit_invalidate(product.organization_id)
 
 
-def product_adjust_inventory(*, product: Product, delta: int, reason: str) -> Product:
-    """Add ``delta`` (may be negative) to stock atomically; never below 0 unless backorder is allowed."""
+def product_adjust_inventory(
+    *, product: Product, delta: int, reason: str, actor: Any = None, permissions: frozenset[str] | None = None
+) -> Product:
+    """Add ``delta`` (may be negative) to stock atomically; never below 0 unless backorder is allowed.
+
+    Needs ``change_products``.
+    """
+    _authorize(actor, product.organization, "change_products", permissions)
     if delta == 0:
         raise ValidationError(details={"delta": ["Must not be zero."]})
     with transaction.atomic():
@@ -265,14 +298,23 @@ def product_adjust_inventory(*, product: Product, delta: int, reason: str) -> Pr
 
 
 def product_bulk_update(
-    *, organization_ids: Iterable[uuid.UUID], ids: list[uuid.UUID], changes: Mapping[str, Any]
+    *,
+    organization_ids: Iterable[uuid.UUID],
+    ids: list[uuid.UUID],
+    changes: Mapping[str, Any],
+    actor: Any = None,
+    permissions: Mapping[uuid.UUID, frozenset[str]] | None = None,
 ) -> list[Product]:
     """Apply the same status/price/inventory-flag changes to up to 100 products: all or nothing.
 
-    ``organization_ids`` are the organizations the caller may change products
-    of; an id outside them (or unknown, or deleted) fails the whole batch as
-    not found.
+    ``organization_ids`` are the caller's organizations that own the products;
+    the caller needs ``change_products`` in each (403 otherwise; ``permissions``:
+    what the door already read, by organization id). An id outside them (or
+    unknown, or deleted) fails the whole batch as not found.
     """
+    organization_ids = list(organization_ids)
+    for organization_id in organization_ids:
+        _authorize(actor, organization_id, "change_products", (permissions or {}).get(organization_id))
     unknown = set(changes) - set(BULK_FIELDS)
     if unknown:
         raise ValidationError(details={"changes": [f"Cannot bulk-change: {', '.join(sorted(unknown))}."]})

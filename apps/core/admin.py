@@ -4,8 +4,18 @@ from apps.core import events
 from apps.core.models import OutboxEvent
 
 
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Platform rows that mix every tenant's data (events, dead letters): superusers only."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(SuperuserOnlyAdmin):
     list_display = ("event_type", "status", "attempts", "organization_id", "created_at", "next_attempt_at")
     list_filter = ("status", "event_type")
     search_fields = ("id", "event_type", "organization_id")

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.models import OutboxEvent
+from apps.core.tasks import outbox_relay
 
 logger = logging.getLogger("olympus.events")
 
@@ -79,8 +80,6 @@ RELAY_QUEUED_TTL = 10  # a lost relay message delays events by this much at most
 
 
 def _enqueue_relay(event_id: uuid.UUID | None = None) -> None:
-    from apps.core.tasks import outbox_relay
-
     try:
         if not cache.add(RELAY_QUEUED_KEY, 1, timeout=RELAY_QUEUED_TTL):
             return

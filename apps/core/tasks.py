@@ -1,17 +1,19 @@
 from celery import shared_task
 
-from apps.core import events
-
 
 @shared_task(acks_late=True)
 def outbox_relay(event_id: str | None = None) -> int:
     """After a commit: dispatch every due outbox event (``event_id`` is accepted from older messages)."""
+    from apps.core import events
+
     return events.outbox_drain()
 
 
 @shared_task(acks_late=True)
 def outbox_sweep() -> int:
     """Beat: dispatch events whose on-commit relay never ran or that are due a retry."""
+    from apps.core import events
+
     return events.outbox_sweep()
 
 

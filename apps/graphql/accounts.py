@@ -10,9 +10,8 @@ import strawberry_django
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from apps.accounts import services
-from apps.accounts.api import serializers as rest
-from apps.accounts.api import throttles
+from apps.accounts import serializers as rest
+from apps.accounts import services, throttles
 from apps.accounts.models import User
 from apps.graphql.context import context_of
 from apps.graphql.inputs import validated

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from apps.analytics import selectors
-from apps.analytics.api.serializers import PeriodInputSerializer
+from apps.analytics.serializers import PeriodInputSerializer
 from apps.graphql.common import BigInt
 from apps.graphql.context import context_of
 from apps.graphql.inputs import validated

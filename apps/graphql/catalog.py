@@ -21,9 +21,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from apps.catalog import selectors, services
-from apps.catalog.api.filters import ProductFilter
-from apps.catalog.api.serializers import InventoryAdjustSerializer, ProductCreateSerializer, ProductWriteSerializer
+from apps.catalog.filters import ProductFilter
 from apps.catalog.models import Product
+from apps.catalog.serializers import InventoryAdjustSerializer, ProductCreateSerializer, ProductWriteSerializer
 from apps.core.exceptions import ValidationError
 from apps.graphql.common import BigInt, DjangoCursorConnection, get_one, page_connection
 from apps.graphql.context import context_of
@@ -148,12 +148,12 @@ class UpdateProductInput(ProductFieldsInput):
 # --- root fields -------------------------------------------------------------------------------------
 
 
-def _for_change(info: Info, product_id: UUID, perm: str) -> Product:
-    """REST's rule: another tenant's product is NOT_FOUND; a role without ``perm`` is FORBIDDEN."""
+def _for_change(info: Info, product_id: UUID) -> tuple[Product, dict[str, Any]]:
+    """The product (another tenant's: NOT_FOUND) and who acts; the service checks the role (FORBIDDEN)."""
     context = context_of(info)
     product = selectors.product_get_for_change(user=context.require_user(), product_id=product_id)
-    context.require(product.organization, perm)
-    return product
+    context.member_access_require(product.organization)
+    return product, {"actor": context.user, "permissions": context.permissions(product.organization)}
 
 
 @strawberry.type
@@ -212,28 +212,36 @@ class CatalogMutation:
         raw["organization"] = raw.pop("organization_id")  # REST's field name
         data = validated(ProductCreateSerializer, raw)
         organization = organization_get(user=context.require_user(), organization_id=data.pop("organization"))
-        context.require(organization, "add_products")
-        return services.product_create(organization=organization, data=data, status=data.pop("status", None))  # type: ignore[return-value]
+        context.member_access_require(organization)
+        return services.product_create(  # type: ignore[return-value]
+            organization=organization,
+            data=data,
+            status=data.pop("status", None),
+            actor=context.user,
+            permissions=context.permissions(organization),
+        )
 
     @strawberry.mutation(description="Change a product's fields (change_products).")
     def update_product(self, info: Info, id: UUID, input: UpdateProductInput) -> ProductType | None:  # noqa: A002
-        product = _for_change(info, id, "change_products")
+        product, caller = _for_change(info, id)
         data = validated(ProductWriteSerializer, input, partial=True)
-        return services.product_update(product=product, data=data)  # type: ignore[return-value]
+        return services.product_update(product=product, data=data, **caller)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Make a product active: sellable and public (change_products).")
     def publish_product(self, info: Info, id: UUID) -> ProductType | None:  # noqa: A002
-        return services.product_publish(product=_for_change(info, id, "change_products"))  # type: ignore[return-value]
+        product, caller = _for_change(info, id)
+        return services.product_publish(product=product, **caller)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Take a product off sale; members still see it (change_products).")
     def archive_product(self, info: Info, id: UUID) -> ProductType | None:  # noqa: A002
-        return services.product_archive(product=_for_change(info, id, "change_products"))  # type: ignore[return-value]
+        product, caller = _for_change(info, id)
+        return services.product_archive(product=product, **caller)  # type: ignore[return-value]
 
     @strawberry.mutation(
         description="Add `delta` (may be negative) to the stock; INSUFFICIENT_STOCK below zero unless the "
         "product sells on backorder (change_products)."
     )
     def adjust_inventory(self, info: Info, id: UUID, delta: int, reason: str) -> ProductType | None:  # noqa: A002
-        product = _for_change(info, id, "change_products")
+        product, caller = _for_change(info, id)
         data = validated(InventoryAdjustSerializer, {"delta": delta, "reason": reason})
-        return services.product_adjust_inventory(product=product, **data)  # type: ignore[return-value]
+        return services.product_adjust_inventory(product=product, **data, **caller)  # type: ignore[return-value]

@@ -24,11 +24,12 @@ from django.contrib.auth.models import AnonymousUser
 from strawberry.django.context import StrawberryDjangoContext
 from strawberry.types import Info
 
-from apps.accounts.api.views import client_info
 from apps.accounts.events import ClientInfo
+from apps.accounts.throttles import client_info
 from apps.core.exceptions import ApplicationError
 from apps.organizations.models import Organization
 from apps.organizations.permissions import request_checker, request_permissions, require_permission
+from apps.organizations.policies import graphql_member_access_allowed, graphql_member_access_require
 from apps.organizations.selectors import organization_list
 
 
@@ -67,12 +68,31 @@ class GraphQLContext(StrawberryDjangoContext):
     # --- what they may do ------------------------------------------------------------------
 
     @cached_property
-    def my_organizations(self) -> dict[uuid.UUID, Organization]:
-        """The caller's organizations by id, each with ``my_role`` (the organizations selector; one query)."""
+    def all_my_organizations(self) -> dict[uuid.UUID, Organization]:
+        """Every organization the caller belongs to, by id, with ``my_role`` (the organizations selector; one query)."""
         user = self.user
         if not user.is_authenticated:
             return {}
         return {organization.pk: organization for organization in organization_list(user=user)}
+
+    @cached_property
+    def my_organizations(self) -> dict[uuid.UUID, Organization]:
+        """The caller's organizations whose plan has GraphQL: the ones they act in as a member here.
+
+        In another of their organizations they are like anyone else over GraphQL
+        (public products, their own orders); acting on it as a member is
+        ``FEATURE_NOT_IN_PLAN`` (:meth:`member_access_require`).
+        """
+        return {
+            pk: organization
+            for pk, organization in self.all_my_organizations.items()
+            if graphql_member_access_allowed(organization=organization)
+        }
+
+    def member_access_require(self, organization: Organization) -> None:
+        """402 ``FEATURE_NOT_IN_PLAN`` when the caller belongs to ``organization`` and its plan lacks GraphQL."""
+        if organization.pk in self.all_my_organizations and organization.pk not in self.my_organizations:
+            graphql_member_access_require(organization=organization)
 
     @property
     def member_of(self) -> frozenset[uuid.UUID]:
@@ -80,26 +100,34 @@ class GraphQLContext(StrawberryDjangoContext):
         return frozenset(self.my_organizations)
 
     def role_in(self, organization_id: uuid.UUID) -> str | None:
-        organization = self.my_organizations.get(organization_id)
+        organization = self.all_my_organizations.get(organization_id)
         return getattr(organization, "my_role", None) if organization is not None else None
 
     def permissions(self, organization: Organization) -> frozenset[str]:
-        """Codenames the caller holds on ``organization`` (REST's helper; all organizations prefetched once)."""
-        if organization.pk not in self.my_organizations:
+        """Codenames the caller holds on ``organization`` (REST's helper; all organizations prefetched once).
+
+        What they hold, whatever the plan; acting on it over GraphQL goes through :meth:`require`.
+        """
+        if organization.pk not in self.all_my_organizations:
             return frozenset()
         if not self._perms_prefetched:
             self._perms_prefetched = True
-            request_checker(self.request).prefetch_perms(list(self.my_organizations.values()))  # type: ignore[arg-type]
+            request_checker(self.request).prefetch_perms(list(self.all_my_organizations.values()))  # type: ignore[arg-type]
         return request_permissions(self.request, organization)  # type: ignore[arg-type]
 
     def require(self, organization: Organization, perm: str) -> None:
-        """FORBIDDEN unless the caller holds ``perm`` on ``organization`` (REST's ``require_permission``)."""
+        """FORBIDDEN unless the caller holds ``perm`` on ``organization`` (REST's ``require_permission``).
+
+        A member of an organization whose plan lacks GraphQL gets ``FEATURE_NOT_IN_PLAN`` first.
+        """
+        self.member_access_require(organization)
         self.permissions(organization)  # warm the checker's cache
         require_permission(self.request, organization, perm)  # type: ignore[arg-type]
 
     def memberships_changed(self) -> None:
         """Forget what was read about the caller's organizations (after creating or joining one)."""
         self.__dict__.pop("my_organizations", None)
+        self.__dict__.pop("all_my_organizations", None)
         self._perms_prefetched = False
         self.request.__dict__.pop("_organization_checker", None)
 

@@ -22,15 +22,20 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from apps.accounts.models import User
-from apps.core.exceptions import ApplicationError, PermissionDenied, ValidationError
+from apps.core.exceptions import ApplicationError, ValidationError
 from apps.core.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER, idempotent_call
 from apps.graphql.common import BigInt, DjangoCursorConnection, get_one, page_connection
 from apps.graphql.context import GraphQLContext, context_of
 from apps.graphql.inputs import provided, validated
-from apps.orders import selectors, services
-from apps.orders.api.filters import OrderFilter
-from apps.orders.api.serializers import OrderPlaceInputSerializer, OrderReasonInputSerializer, OrderShipInputSerializer
+from apps.orders import policies, selectors, services
+from apps.orders.filters import OrderFilter
 from apps.orders.models import Order, OrderItem
+from apps.orders.serializers import (
+    OrderPlaceInputSerializer,
+    OrderReasonInputSerializer,
+    OrderShipInputSerializer,
+    RefundInputSerializer,
+)
 
 if TYPE_CHECKING:
     from apps.graphql.catalog import ProductType
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
 
 MEMBERS_ONLY = "Members of the order's organization only; null for the customer."
 PLACE_ORDER_ENDPOINT = "GRAPHQL placeOrder"
+REFUND_ORDER_ENDPOINT = "GRAPHQL refundOrder"
 
 
 @strawberry.enum(description="Where the order is in its lifecycle.")
@@ -161,13 +167,9 @@ class OrderType:
     @strawberry_django.field(description="Transitions the caller may make now (cancelOrder → `cancel`, ...).")
     def allowed_transitions(self, root: Order, info: Info) -> list[str]:
         context = context_of(info)
-        if _member(root, info) and "change_orders" in context.permissions(
-            context.my_organizations[root.organization_id]
-        ):
-            return root.allowed_transitions
-        if context.user.is_authenticated and root.user_id == context.user.pk:
-            return services.customer_allowed_transitions(root)
-        return []
+        organization = context.my_organizations.get(root.organization_id)
+        permissions = context.permissions(organization) if organization is not None else frozenset()
+        return policies.order_allowed_transitions(user=context.user, order=root, permissions=permissions)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Order], info: Info, **kwargs: Any) -> QuerySet[Order]:
@@ -242,17 +244,25 @@ def _order_for(context: GraphQLContext, order_id: UUID) -> Order:
     return selectors.order_get(user=context.require_user(), order_id=order_id, member_of=context.member_of)
 
 
+def _order_to_act_on(context: GraphQLContext, order_id: UUID) -> tuple[Order, frozenset[str]]:
+    """The order (any the caller may see, in any of their organizations) and the caller's permissions on it.
+
+    A member of an organization whose plan lacks GraphQL gets FEATURE_NOT_IN_PLAN, unless the order is
+    their own (then they act as its customer).
+    """
+    user = context.require_user()
+    order = selectors.order_get(user=user, order_id=order_id, member_of=frozenset(context.all_my_organizations))
+    if order.user_id != user.pk:
+        context.member_access_require(order.organization)
+    organization = context.my_organizations.get(order.organization_id)
+    return order, context.permissions(organization) if organization is not None else frozenset()
+
+
 def _transition(info: Info, order_id: UUID, name: str, **arguments: Any) -> Order:
-    """REST's rule: members with change_orders make any allowed transition; a customer cancels their own."""
+    """Load the order the caller may see; ``services.order_transition`` decides who may move it."""
     context = context_of(info)
-    order = _order_for(context, order_id)
-    is_staff = order.organization_id in context.member_of and "change_orders" in context.permissions(order.organization)
-    as_customer = not is_staff and name == "cancel" and order.user_id == context.user.pk
-    if not (is_staff or as_customer):
-        raise PermissionDenied()
-    if as_customer:
-        arguments["by_customer"] = True
-    return services.TRANSITION_SERVICES[name](order=order, actor=context.user, **arguments)
+    order, permissions = _order_to_act_on(context, order_id)
+    return services.order_transition(actor=context.user, order=order, name=name, permissions=permissions, **arguments)
 
 
 # --- root fields ---------------------------------------------------------------------------------------
@@ -357,7 +367,45 @@ class OrdersMutation:
         data = validated(OrderReasonInputSerializer, {"reason": reason})
         return _transition(info, id, "cancel", **data)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Refund a confirmed or later order; stock comes back once (change_orders).")
-    def refund_order(self, info: Info, id: UUID, reason: str = "") -> OrderType | None:  # noqa: A002
-        data = validated(OrderReasonInputSerializer, {"reason": reason})
-        return _transition(info, id, "refund", **data)  # type: ignore[return-value]
+    @strawberry.mutation(
+        description="Refund a confirmed or later order (change_orders). Paid through Stripe: a full or partial "
+        "(`amountCents`) Stripe refund; the order turns refunded when Stripe reports it. Otherwise the refund "
+        "transition; stock comes back once. `idempotencyKey`: the same key and input never refund twice."
+    )
+    def refund_order(
+        self,
+        info: Info,
+        id: UUID,  # noqa: A002
+        reason: str = "",
+        amount_cents: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> OrderType | None:
+        context = context_of(info)
+        user = context.require_user()
+        raw = {"reason": reason, **({"amount_cents": amount_cents} if amount_cents is not None else {})}
+        data = validated(RefundInputSerializer, raw)
+        key = (idempotency_key or "").strip()
+
+        def refund() -> tuple[int, Any]:
+            order, permissions = _order_to_act_on(context, id)
+            services.order_refund_request(
+                actor=user,
+                order=order,
+                reason=data["reason"],
+                amount_cents=data.get("amount_cents"),
+                idempotency_key=key,
+                permissions=permissions,
+            )
+            return 200, {"order_id": str(order.pk)}
+
+        if idempotency_key is None:
+            refund()
+        else:
+            if not key or len(key) > MAX_KEY_LENGTH:
+                raise ValidationError(details={"idempotency_key": [f"Must be 1 to {MAX_KEY_LENGTH} characters."]})
+            body = {"order_id": str(id), **raw}
+            result = idempotent_call(user_id=user.pk, key=key, endpoint=REFUND_ORDER_ENDPOINT, body=body, call=refund)
+            context.response[REPLAYED_HEADER] = "true" if result.replayed else "false"
+            if result.status >= 400:
+                raise StoredError(result.status, result.body["error"])
+        return _order_to_act_on(context, id)[0]  # type: ignore[return-value]

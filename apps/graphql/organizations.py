@@ -23,7 +23,7 @@ from apps.graphql.common import DjangoCursorConnection, get_one, page_connection
 from apps.graphql.context import context_of
 from apps.graphql.inputs import validated
 from apps.organizations import selectors, services
-from apps.organizations.api import serializers as rest
+from apps.organizations import serializers as rest
 from apps.organizations.models import Invitation, Membership, Organization
 from apps.organizations.roles import Role as RoleChoices
 

@@ -1,11 +1,13 @@
 from django.contrib import admin, messages
 
+from apps.core.admin import SuperuserOnlyAdmin
 from apps.jobs import services
 from apps.jobs.models import FailedTask, WeeklySummary
+from apps.organizations.admin_tenancy import TenantAdmin
 
 
 @admin.register(FailedTask)
-class FailedTaskAdmin(admin.ModelAdmin):
+class FailedTaskAdmin(SuperuserOnlyAdmin):
     """Dead letters of Celery tasks: read them, then "retry" sends the task again with its arguments."""
 
     list_display = ("task_name", "status", "attempts", "queue", "exception_line", "first_failed_at", "last_failed_at")
@@ -32,7 +34,7 @@ class FailedTaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(WeeklySummary)
-class WeeklySummaryAdmin(admin.ModelAdmin):
+class WeeklySummaryAdmin(TenantAdmin):
     list_display = ("organization", "week_start", "sent_at", "recipients")
     list_select_related = ("organization",)
     list_filter = ("week_start",)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,9 +14,10 @@ from django.urls import path, reverse
 from apps.audit.display import change_rows
 from apps.core.exceptions import ApplicationError
 from apps.core.money import money_display
-from apps.orders import selectors, services
+from apps.orders import policies, selectors, services
 from apps.orders.emails import format_money
 from apps.orders.models import Order, OrderItem
+from apps.organizations.admin_tenancy import TenantAdmin, error_message
 
 TRANSITION_LABELS = {
     "confirm": "Confirm",
@@ -66,7 +68,7 @@ class OrderItemInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(TenantAdmin):
     list_display = ("order_number", "organization", "customer", "status", "payment_status", "total", "created_at")
     list_display_links = ("order_number",)
     list_filter = ("status", "payment_status", "fulfillment_status", "organization")
@@ -110,13 +112,6 @@ class OrderAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Only the staff-side fields are editable (through services.order_update); the rest moves by transitions.
         return [name for box in self.fieldsets for name in box[1]["fields"] if name not in services.EDITABLE_FIELDS]
-
-    def get_queryset(self, request) -> QuerySet[Order]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        # Staff who are not superusers see only their own organizations' orders.
-        return queryset.filter(organization__memberships__user=request.user)
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
@@ -173,7 +168,8 @@ class OrderAdmin(admin.ModelAdmin):
         order = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if order is not None:
-            extra_context["transitions"] = [(name, TRANSITION_LABELS[name]) for name in order.allowed_transitions]
+            allowed = policies.order_allowed_transitions(user=request.user, order=order)
+            extra_context["transitions"] = [(name, TRANSITION_LABELS[name]) for name in allowed]
             extra_context["history"] = [
                 (entry, change_rows(entry.old_values, entry.new_values))
                 for entry in selectors.order_history(order=order)
@@ -222,14 +218,11 @@ class OrderAdmin(admin.ModelAdmin):
         # Against the saved values (not the page's hidden initial values, which a stale page may carry).
         return [name for name in posted if form.fields[name].has_changed(form[name].initial, form[name].data)]
 
-    def _apply(self, request: HttpRequest, order: Order, name: str, **arguments: str) -> bool:
+    def _apply(self, request: HttpRequest, order: Order, name: str, **arguments: Any) -> bool:
         try:
-            services.TRANSITION_SERVICES[name](order=order, actor=request.user, **arguments)
+            services.order_transition(actor=request.user, order=order, name=name, **arguments)  # type: ignore[arg-type]  # staff only: the admin site signs in Users
         except ApplicationError as exc:
-            allowed = ", ".join(exc.details.get("allowed", [])) or "none"
-            self.message_user(
-                request, f"Order #{order.order_number}: {exc.message} (allowed: {allowed})", messages.ERROR
-            )
+            self.message_user(request, f"Order #{order.order_number}: {error_message(exc)}", messages.ERROR)
             return False
         return True
 

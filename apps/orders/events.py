@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from apps.core.events import event_handler
 from apps.core.models import OutboxEvent
+from apps.orders import tasks
 
 ORDER_CREATED = "order.created"
 ORDER_CONFIRMED = "order.confirmed"
@@ -39,6 +40,4 @@ CUSTOMER_EMAILS = {ORDER_CONFIRMED: "confirmed", ORDER_SHIPPED: "shipped", ORDER
 @event_handler(ORDER_CANCELLED)
 def email_customer(event: OutboxEvent) -> None:
     """Queue the customer's email; a broker error fails the handler and the outbox retries."""
-    from apps.orders import tasks
-
     tasks.send_order_email.delay(event.payload["order_id"], CUSTOMER_EMAILS[event.event_type])

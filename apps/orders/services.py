@@ -11,8 +11,8 @@ refund): no cycle, no deadlock.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -22,18 +22,18 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from apps.audit.services import audit_entry, record
-from apps.billing.models import Limit
-from apps.billing.services.plans import plan_limit_check, usage_period_start
+from apps.audit.services import audit_entry, record_and_publish
 from apps.catalog.models import Product
 from apps.catalog.selectors import ProductForSale, products_for_sale
 from apps.catalog.services import stock_release, stock_reserved
 from apps.core.db import CompiledInsert, jsonb_with, pipeline
-from apps.core.events import publish_event, relay_after_commit
+from apps.core.events import relay_after_commit
 from apps.core.exceptions import PermissionDenied, ValidationError
 from apps.core.models import OutboxEvent
 from apps.core.services import model_update
-from apps.orders import events
+from apps.entitlements import Limit, usage_period_start
+from apps.entitlements import limit_check as plan_limit_check
+from apps.orders import events, payments, policies
 from apps.orders.errors import InvalidTransition, NotAcceptingOrders
 from apps.orders.models import FIRST_ORDER_NUMBER, Order, OrderItem, OrderNumberSequence
 from apps.organizations.models import Organization
@@ -314,11 +314,6 @@ def order_place(
 # --- the lifecycle -----------------------------------------------------------------
 
 
-def customer_allowed_transitions(order: Order) -> list[str]:
-    """A customer may cancel their own order while it is pending, and do nothing else."""
-    return ["cancel"] if order.status == Order.Status.PENDING else []
-
-
 def _return_stock(order: Order) -> None:
     """Give the order's reserved stock back, once: ``stock_returned_at`` is set under the row lock."""
     if order.stock_returned_at is not None:
@@ -333,17 +328,18 @@ def _return_stock(order: Order) -> None:
 def _transition(
     *, order: Order, name: str, actor: AbstractBaseUser | None, by_customer: bool = False, **arguments: Any
 ) -> Order:
-    with transaction.atomic(durable=True):
+    # Not durable: a refund may run inside the Idempotency-Key transaction (REST's refund action).
+    with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if by_customer:
             if actor is None or locked.user_id != actor.pk or name != "cancel":
                 raise PermissionDenied()
-            if name not in customer_allowed_transitions(locked):
+            if name not in policies.customer_allowed_transitions(locked):
                 raise InvalidTransition(
                     details={
                         "status": locked.status,
                         "transition": name,
-                        "allowed": customer_allowed_transitions(locked),
+                        "allowed": policies.customer_allowed_transitions(locked),
                     }
                 )
         before = _audit_values(locked)
@@ -360,7 +356,7 @@ def _transition(
             _return_stock(locked)
         locked.save(update_fields=LIFECYCLE_FIELDS)
         event_type = events.TRANSITION_EVENTS[name]
-        record(
+        record_and_publish(
             action=event_type,
             resource_type="order",
             resource_id=locked.pk,
@@ -368,10 +364,7 @@ def _transition(
             old_values=before,
             new_values=_audit_values(locked),
             **({"actor": actor} if actor is not None else {}),
-        )
-        publish_event(
             event_type=event_type,
-            organization_id=locked.organization_id,
             payload=_payload(locked, previous_status=previous_status, **arguments),
         )
     return locked
@@ -418,7 +411,7 @@ def order_refund(*, order: Order, actor: AbstractBaseUser | None = None, reason:
     return _transition(order=order, name="refund", actor=actor, reason=reason)
 
 
-TRANSITION_SERVICES = {
+TRANSITION_SERVICES: dict[str, Callable[..., Order]] = {
     "confirm": order_confirm,
     "process": order_process,
     "ship": order_ship,
@@ -428,16 +421,86 @@ TRANSITION_SERVICES = {
 }
 
 
-def order_update(*, order: Order, data: Mapping[str, Any], actor: AbstractBaseUser | None = None) -> Order:
-    """Change the staff-side fields (internal notes, metadata); never the status or amounts.
+@dataclass(frozen=True)
+class RefundResult:
+    """What a refund request did: the order, and the provider's refund record when money went back online.
+
+    A refund of money paid online is asynchronous: the order turns ``refunded``
+    when the provider reports the refund (billing's ``charge.refunded``).
+    """
+
+    order: Order
+    payment_refund: Any | None = field(default=None)
+
+
+def order_refund_request(
+    *,
+    actor: AbstractBaseUser,
+    order: Order,
+    reason: str = "",
+    amount_cents: int | None = None,
+    idempotency_key: str = "",
+    permissions: frozenset[str] | None = None,
+) -> RefundResult:
+    """THE refund entry point of every door: staff only; money paid online goes back through the provider.
+
+    Paid online (billing's provider says so): a full or partial
+    (``amount_cents``) refund through the provider, the order following its
+    report. Otherwise the ``refund`` transition (stock back once);
+    ``amount_cents`` does not apply to it and is ignored.
+    """
+    policies.order_staff_require(user=actor, order=order, permissions=permissions)
+    provider = payments.payment_refunds()
+    if provider is not None and provider.paid_online(order):
+        refund = provider.refund(
+            actor=actor, order=order, amount_cents=amount_cents, reason=reason, idempotency_key=idempotency_key
+        )
+        return RefundResult(order=order, payment_refund=refund)
+    return RefundResult(order=order_refund(order=order, actor=actor, reason=reason))
+
+
+def order_transition(
+    *,
+    actor: AbstractBaseUser,
+    order: Order,
+    name: str,
+    permissions: frozenset[str] | None = None,
+    **arguments: Any,
+) -> Order:
+    """THE transition entry point of every door: decides staff vs customer, then runs the transition.
+
+    Staff with ``change_orders`` make any transition the status allows; the
+    order's customer may only cancel it while pending (``policies``); anyone
+    else gets 403. ``refund`` goes through :func:`order_refund_request`, so money
+    paid online goes back online whichever door asked.
+    """
+    if name not in TRANSITION_SERVICES:
+        raise ValidationError(details={"transition": [f"Unknown transition {name!r}."]})
+    if name == "refund":
+        return order_refund_request(actor=actor, order=order, permissions=permissions, **arguments).order
+    if policies.order_transition_as_customer(user=actor, order=order, name=name, permissions=permissions):
+        arguments["by_customer"] = True
+    return TRANSITION_SERVICES[name](order=order, actor=actor, **arguments)
+
+
+def order_update(
+    *,
+    order: Order,
+    data: Mapping[str, Any],
+    actor: AbstractBaseUser | None = None,
+    permissions: frozenset[str] | None = None,
+) -> Order:
+    """Change the staff-side fields (internal notes, metadata; staff with ``change_orders``); never the status.
 
     Not ``durable``: the admin's change form already runs in a transaction.
     """
+    if actor is not None:
+        policies.order_staff_require(user=actor, order=order, permissions=permissions)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         changes = model_update(instance=locked, fields=EDITABLE_FIELDS, data=data)
         if changes:
-            record(
+            record_and_publish(
                 action=events.ORDER_UPDATED,
                 resource_type="order",
                 resource_id=locked.pk,
@@ -445,10 +508,7 @@ def order_update(*, order: Order, data: Mapping[str, Any], actor: AbstractBaseUs
                 old_values=changes.old,
                 new_values=changes.new,
                 **({"actor": actor} if actor is not None else {}),
-            )
-            publish_event(
                 event_type=events.ORDER_UPDATED,
-                organization_id=locked.organization_id,
                 payload=_payload(locked, fields=changes.fields),
             )
     return locked
@@ -490,7 +550,7 @@ def order_payment_update(
             data["payment_status"] = payment_status
         changes = model_update(instance=locked, fields=("payment_status", "stripe_payment_intent_id"), data=data)
         if changes:
-            record(
+            record_and_publish(
                 action=events.ORDER_PAYMENT_UPDATED,
                 resource_type="order",
                 resource_id=locked.pk,
@@ -498,10 +558,7 @@ def order_payment_update(
                 old_values=changes.old,
                 new_values=changes.new,
                 **({"actor": actor} if actor is not None else {}),
-            )
-            publish_event(
                 event_type=events.ORDER_PAYMENT_UPDATED,
-                organization_id=locked.organization_id,
                 payload=_payload(locked, payment_status=locked.payment_status, fields=changes.fields),
             )
     return locked

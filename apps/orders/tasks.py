@@ -2,11 +2,11 @@ import smtplib
 
 from celery import shared_task
 
-from apps.orders import services
-
 
 # Routed to the emails queue (olympus/celery.py), with the other emails.
 @shared_task(acks_late=True, autoretry_for=(smtplib.SMTPException, OSError))
 def send_order_email(order_id: str, kind: str) -> bool:
     """Email the customer about their order (confirmed, shipped, cancelled); a no-op once sent."""
+    from apps.orders import services
+
     return services.order_email_send(order_id=order_id, kind=kind)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import models
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.db.models import Count
 
-from apps.core.exceptions import ApplicationError
 from apps.organizations import services
+from apps.organizations.admin_tenancy import TenantAdmin
 from apps.organizations.models import Invitation, Membership, Organization
 
 
@@ -43,20 +42,9 @@ class MembershipInline(admin.TabularInline):
         return super().get_queryset(request).select_related("user", "invited_by")
 
 
-def _run(model_admin: admin.ModelAdmin, request: HttpRequest, items: QuerySet, service, verb: str) -> None:
-    done = 0
-    for item in items:
-        try:
-            service(item)
-            done += 1
-        except ApplicationError as exc:
-            model_admin.message_user(request, f"{item}: {exc.message}", messages.ERROR)
-    if done:
-        model_admin.message_user(request, f"{done} {verb}.", messages.SUCCESS)
-
-
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(TenantAdmin):
+    organization_path = ""
     list_display = ("name", "slug", "status", "members", "created_at", "deleted_at")
     list_filter = ("status", DeletedFilter)
     search_fields = ("name", "slug", "billing_email", "stripe_customer_id", "id")
@@ -108,34 +96,29 @@ class OrganizationAdmin(admin.ModelAdmin):
         data = {
             name: form.cleaned_data[name] for name in form.changed_data if name in services.ORGANIZATION_EDITABLE_FIELDS
         }
-        try:
-            services.organization_update(actor=request.user, organization=obj, data=data)
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+        services.organization_update(actor=request.user, organization=obj, data=data)
 
     @admin.action(description="Soft-delete selected organizations")
     def soft_delete(self, request, queryset):
-        _run(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda org: services.organization_delete(actor=request.user, organization=org),
-            "deleted",
+            "{count} deleted.",
         )
 
     @admin.action(description="Restore selected organizations")
     def restore(self, request, queryset):
-        _run(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda org: services.organization_restore(actor=request.user, organization=org),
-            "restored",
+            "{count} restored.",
         )
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantAdmin):
     list_display = ("user", "organization", "role", "accepted_at", "created_at")
     list_filter = ("role",)
     search_fields = ("user__email", "organization__name", "organization__slug")
@@ -165,17 +148,16 @@ class MembershipAdmin(admin.ModelAdmin):
 
     @admin.action(description="Remove selected members (keeps the last owner)")
     def remove(self, request, queryset):
-        _run(
-            self,
+        self.run_service(
             request,
             queryset.select_related("organization", "user"),
             lambda m: services.membership_remove(actor=request.user, membership=m),
-            "removed",
+            "{count} removed.",
         )
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(TenantAdmin):
     list_display = ("email", "organization", "role", "status", "expires_at", "sent_at", "created_at")
     list_filter = ("role",)
     search_fields = ("email", "organization__name", "organization__slug")
@@ -208,20 +190,18 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected invitations")
     def revoke(self, request, queryset):
-        _run(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda inv: services.invitation_revoke(actor=request.user, invitation=inv),
-            "revoked",
+            "{count} revoked.",
         )
 
     @admin.action(description="Resend selected invitations (new link, new 7-day expiry)")
     def resend(self, request, queryset):
-        _run(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda inv: services.invitation_resend(actor=request.user, invitation=inv),
-            "resent",
+            "{count} resent.",
         )

@@ -27,12 +27,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from apps.audit.services import record
-from apps.billing.models import Limit
-from apps.billing.services.plans import plan_limit_check, plan_limit_lock
+from apps.audit.services import record, record_and_publish
 from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from apps.core.services import model_update
+from apps.entitlements import Limit
+from apps.entitlements import limit_check as plan_limit_check
+from apps.entitlements import limit_lock as plan_limit_lock
 from apps.organizations import events
 from apps.organizations.models import (
     DEFAULT_SETTINGS,
@@ -243,18 +244,15 @@ def organization_create(
         organization.full_clean()
         organization.save(force_insert=True)
         role_groups_ensure(organization=organization)
-        record(
+        record_and_publish(
             action="organization.created",
             resource_type="organization",
             resource_id=organization.pk,
             organization=organization,
             new_values=_snapshot(organization, ORGANIZATION_AUDIT_FIELDS),
             actor=actor,
-        )
-        publish_event(
             event_type=events.ORGANIZATION_CREATED,
             payload={"organization_id": str(organization.pk), "actor_id": str(actor.pk)},
-            organization_id=organization.pk,
         )
         membership_create(organization=organization, user=actor, role=Role.OWNER, actor=actor)
     return organization
@@ -273,7 +271,7 @@ def organization_update(*, actor: User, organization: Organization, data: dict[s
             _require(actor, locked, "change_billing", "Only an owner can change billing details.")
         changes = model_update(instance=locked, fields=ORGANIZATION_EDITABLE_FIELDS, data=data)
         if changes:
-            record(
+            record_and_publish(
                 action="organization.updated",
                 resource_type="organization",
                 resource_id=locked.pk,
@@ -281,11 +279,8 @@ def organization_update(*, actor: User, organization: Organization, data: dict[s
                 old_values=changes.old,
                 new_values=changes.new,
                 actor=actor,
-            )
-            publish_event(
                 event_type=events.ORGANIZATION_UPDATED,
                 payload={"organization_id": str(locked.pk), "fields": changes.fields},
-                organization_id=locked.pk,
             )
     return locked
 
@@ -297,7 +292,7 @@ def organization_delete(*, actor: User, organization: Organization) -> None:
         if locked.deleted_at is not None:
             return
         changes = model_update(instance=locked, fields=["deleted_at"], data={"deleted_at": timezone.now()})
-        record(
+        record_and_publish(
             action="organization.deleted",
             resource_type="organization",
             resource_id=locked.pk,
@@ -305,11 +300,8 @@ def organization_delete(*, actor: User, organization: Organization) -> None:
             old_values=changes.old,
             new_values=changes.new,
             actor=actor,
-        )
-        publish_event(
             event_type=events.ORGANIZATION_DELETED,
             payload={"organization_id": str(locked.pk)},
-            organization_id=locked.pk,
         )
 
 
@@ -321,7 +313,7 @@ def organization_restore(*, actor: User, organization: Organization) -> Organiza
             return locked
         _ensure_slug_free(locked.slug, exclude_pk=locked.pk)
         changes = model_update(instance=locked, fields=["deleted_at"], data={"deleted_at": None})
-        record(
+        record_and_publish(
             action="organization.restored",
             resource_type="organization",
             resource_id=locked.pk,
@@ -329,11 +321,8 @@ def organization_restore(*, actor: User, organization: Organization) -> Organiza
             old_values=changes.old,
             new_values=changes.new,
             actor=actor,
-        )
-        publish_event(
             event_type=events.ORGANIZATION_RESTORED,
             payload={"organization_id": str(locked.pk)},
-            organization_id=locked.pk,
         )
     return locked
 
@@ -378,18 +367,15 @@ def membership_create(
         membership.full_clean(validate_constraints=False)
         membership.save(force_insert=True)
         _grant(membership)
-        record(
+        record_and_publish(
             action="membership.created",
             resource_type="membership",
             resource_id=membership.pk,
             organization=organization,
             new_values=_membership_values(membership),
             **({"actor": actor} if actor is not None else {}),
-        )
-        publish_event(
             event_type=events.MEMBER_ADDED,
             payload={"membership_id": str(membership.pk), "user_id": str(user.pk), "role": role},
-            organization_id=organization.pk,
         )
     return membership
 
@@ -430,7 +416,7 @@ def membership_update(
         changes = model_update(instance=locked, fields=["role", "permissions"], data=data)
         if changes:
             _grant(locked)
-            record(
+            record_and_publish(
                 action="membership.updated",
                 resource_type="membership",
                 resource_id=locked.pk,
@@ -438,11 +424,8 @@ def membership_update(
                 old_values=changes.old,
                 new_values=changes.new,
                 actor=actor,
-            )
-            publish_event(
                 event_type=events.MEMBER_UPDATED,
                 payload={"membership_id": str(locked.pk), "user_id": str(locked.user_id), "fields": changes.fields},
-                organization_id=organization.pk,
             )
     return locked
 
@@ -457,18 +440,15 @@ def _membership_delete(*, actor: User, membership: Membership, organization: Org
     old_values = _membership_values(membership)
     membership_id = membership.pk
     membership.delete()
-    record(
+    record_and_publish(
         action=action,
         resource_type="membership",
         resource_id=membership_id,
         organization=organization,
         old_values=old_values,
         actor=actor,
-    )
-    publish_event(
         event_type=events.MEMBER_REMOVED,
         payload={"membership_id": str(membership_id), "user_id": str(membership.user_id)},
-        organization_id=organization.pk,
     )
 
 
@@ -501,13 +481,6 @@ def hash_token(token: str) -> str:
 
 def _invitation_values(invitation: Invitation) -> dict[str, Any]:
     return {"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at}
-
-
-def _queue_invitation_email(invitation: Invitation) -> None:
-    from apps.organizations.tasks import send_invitation_email
-
-    invitation_id = str(invitation.pk)
-    transaction.on_commit(lambda: send_invitation_email.delay(invitation_id))
 
 
 def invitation_create(*, actor: User, organization: Organization, email: str, role: str) -> Invitation:
@@ -565,8 +538,7 @@ def invitation_create(*, actor: User, organization: Organization, email: str, ro
             event_type=events.INVITATION_CREATED,
             payload={"invitation_id": str(invitation.pk), "email": email, "role": role},
             organization_id=organization.pk,
-        )
-        _queue_invitation_email(invitation)
+        )  # its outbox handler emails the invitation (apps.organizations.events)
     return invitation
 
 
@@ -619,7 +591,11 @@ def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
             new_values=changes.new,
             actor=actor,
         )
-        _queue_invitation_email(locked)
+        publish_event(
+            event_type=events.INVITATION_RESENT,
+            payload={"invitation_id": str(locked.pk), "email": locked.email, "role": locked.role},
+            organization_id=locked.organization_id,
+        )  # its outbox handler emails the new link
     return locked
 
 
@@ -632,7 +608,7 @@ def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
         if locked.revoked_at is not None:
             return locked
         changes = model_update(instance=locked, fields=["revoked_at"], data={"revoked_at": timezone.now()})
-        record(
+        record_and_publish(
             action="invitation.revoked",
             resource_type="invitation",
             resource_id=locked.pk,
@@ -640,11 +616,8 @@ def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
             old_values=changes.old,
             new_values=changes.new,
             actor=actor,
-        )
-        publish_event(
             event_type=events.INVITATION_REVOKED,
             payload={"invitation_id": str(locked.pk)},
-            organization_id=locked.organization_id,
         )
     return locked
 
@@ -681,7 +654,7 @@ def invitation_accept(*, user: User, token: str) -> Membership:
             fields=["accepted_at", "accepted_by"],
             data={"accepted_at": membership.accepted_at, "accepted_by": user},
         )
-        record(
+        record_and_publish(
             action="invitation.accepted",
             resource_type="invitation",
             resource_id=invitation.pk,
@@ -689,10 +662,7 @@ def invitation_accept(*, user: User, token: str) -> Membership:
             old_values={"accepted_at": None, "accepted_by": None},
             new_values={"accepted_at": changes.new["accepted_at"], "accepted_by": user.pk},
             actor=user,
-        )
-        publish_event(
             event_type=events.INVITATION_ACCEPTED,
             payload={"invitation_id": str(invitation.pk), "membership_id": str(membership.pk)},
-            organization_id=invitation.organization_id,
         )
     return membership

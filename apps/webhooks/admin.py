@@ -1,13 +1,14 @@
 """Webhook screens for staff: read-only rows; enabling, disabling, pinging and replaying go through the services."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
+from apps.organizations.admin_tenancy import TenantAdmin
 from apps.webhooks import services
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(TenantAdmin):
     list_display = ("url", "organization", "is_active", "consecutive_failures", "disabled_reason", "created_at")
     list_filter = ("is_active",)
     search_fields = ("url", "description", "organization__name")
@@ -36,23 +37,34 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     @admin.action(description="Enable selected endpoints (clears the failure streak)")
     def enable(self, request, queryset):
-        for endpoint in queryset:
-            services.webhook_endpoint_update(actor=request.user, endpoint=endpoint, data={"is_active": True})
-        self.message_user(request, f"{queryset.count()} endpoint(s) enabled.", messages.SUCCESS)
+        self.run_service(
+            request,
+            list(queryset),
+            lambda endpoint: services.webhook_endpoint_update(
+                actor=request.user, endpoint=endpoint, data={"is_active": True}
+            ),
+            "{count} endpoint(s) enabled.",
+        )
 
     @admin.action(description="Disable selected endpoints (owners are emailed)")
     def disable(self, request, queryset):
-        for endpoint in queryset:
-            services.webhook_endpoint_disable(
+        self.run_service(
+            request,
+            list(queryset),
+            lambda endpoint: services.webhook_endpoint_disable(
                 actor=request.user, endpoint=endpoint, reason="Disabled by Olympus staff."
-            )
-        self.message_user(request, f"{queryset.count()} endpoint(s) disabled.", messages.SUCCESS)
+            ),
+            "{count} endpoint(s) disabled.",
+        )
 
     @admin.action(description="Send a ping delivery")
     def send_ping(self, request, queryset):
-        for endpoint in queryset:
-            services.webhook_ping(actor=request.user, endpoint=endpoint)
-        self.message_user(request, f"{queryset.count()} ping(s) queued.", messages.SUCCESS)
+        self.run_service(
+            request,
+            list(queryset),
+            lambda endpoint: services.webhook_ping(actor=request.user, endpoint=endpoint),
+            "{count} ping(s) queued.",
+        )
 
 
 class WebhookAttemptInline(admin.TabularInline):
@@ -68,7 +80,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(TenantAdmin):
     list_display = ("event_type", "endpoint", "organization", "status", "attempts", "last_status_code", "created_at")
     list_filter = ("status", "event_type")
     search_fields = ("id", "event_id", "event_type", "endpoint__url")
@@ -86,8 +98,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Replay selected deliveries (finished ones; same webhook-id)")
     def replay(self, request, queryset):
-        replayed = 0
-        for delivery in queryset.exclude(status=WebhookDelivery.Status.PENDING):
-            services.webhook_delivery_replay(actor=request.user, delivery=delivery)
-            replayed += 1
-        self.message_user(request, f"{replayed} deliver(ies) queued again.", messages.SUCCESS)
+        self.run_service(
+            request,
+            list(queryset),
+            lambda delivery: services.webhook_delivery_replay(actor=request.user, delivery=delivery),
+            "{count} deliver(ies) queued again.",
+        )

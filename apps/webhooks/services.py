@@ -32,15 +32,20 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.audit.services import record
-from apps.billing.models import Feature, Limit
-from apps.billing.services.plans import plan_feature_require, plan_limit_check, plan_limit_lock
+from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, ValidationError
 from apps.core.models import OutboxEvent
 from apps.core.services import model_update
+from apps.entitlements import Feature, Limit
+from apps.entitlements import feature_require as plan_feature_require
+from apps.entitlements import limit_check as plan_limit_check
+from apps.entitlements import limit_lock as plan_limit_lock
 from apps.jobs import metrics
 from apps.organizations.models import Organization
+from apps.organizations.policies import permission_require
 from apps.webhooks import signing, transport
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from apps.webhooks.tasks import deliver_webhook
 
 logger = logging.getLogger("olympus.webhooks")
 
@@ -48,6 +53,7 @@ User = AbstractBaseUser
 EDITABLE_FIELDS = ("url", "description", "event_types", "is_active")
 AUDITED_FIELDS = (*EDITABLE_FIELDS, "disabled_reason")
 PING = "ping"
+ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 
 
 def _snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -78,6 +84,15 @@ def _validate(*, url: str, event_types: Iterable[str]) -> None:
         raise ValidationError(details=errors)
 
 
+def _authorize(actor: User | None, organization: Organization | uuid.UUID, perm: str) -> None:
+    """The acting user needs ``perm`` on the organization (every door: REST, GraphQL, admin); None is the platform."""
+    if actor is None:
+        return
+    if not isinstance(organization, Organization):
+        organization = Organization.objects.get(pk=organization)
+    permission_require(user=actor, organization=organization, perm=perm)
+
+
 def _check_plan(organization: Organization) -> None:
     """The plan's ``webhooks`` feature and ``webhook_endpoints`` limit (caller holds the organization lock)."""
     plan_feature_require(organization=organization, feature=Feature.WEBHOOKS)
@@ -98,6 +113,7 @@ def webhook_endpoint_create(
     is_active: bool = True,
 ) -> WebhookEndpoint:
     """Create an endpoint with a fresh secret (the caller shows it once)."""
+    _authorize(actor, organization, "add_webhooks")
     event_types = sorted(set(event_types))
     _validate(url=url, event_types=event_types)
     with transaction.atomic(durable=True):
@@ -122,6 +138,7 @@ def webhook_endpoint_update(
     *, actor: User | None, endpoint: WebhookEndpoint, data: Mapping[str, Any]
 ) -> WebhookEndpoint:
     """Change url, description, event types or ``is_active``; re-enabling clears the failure streak."""
+    _authorize(actor, endpoint.organization_id, "change_webhooks")
     data = dict(data)
     if "event_types" in data:
         data["event_types"] = sorted(set(data["event_types"]))
@@ -144,6 +161,7 @@ def webhook_endpoint_update(
 
 def webhook_endpoint_delete(*, actor: User | None, endpoint: WebhookEndpoint) -> None:
     """Delete an endpoint with its deliveries and attempts (the audit log keeps the record)."""
+    _authorize(actor, endpoint.organization_id, "delete_webhooks")
     with transaction.atomic(durable=True):
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         record(
@@ -159,6 +177,7 @@ def webhook_endpoint_delete(*, actor: User | None, endpoint: WebhookEndpoint) ->
 
 def webhook_endpoint_rotate_secret(*, actor: User | None, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """A new secret now; the previous one keeps signing for ``WEBHOOK_SECRET_GRACE_HOURS``."""
+    _authorize(actor, endpoint.organization_id, "change_webhooks")
     with transaction.atomic(durable=True):
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         endpoint.previous_secret = endpoint.secret
@@ -177,9 +196,7 @@ def webhook_endpoint_rotate_secret(*, actor: User | None, endpoint: WebhookEndpo
 
 
 def _disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
-    """Inside the caller's transaction, on a locked endpoint: disable it and email the owners after commit."""
-    from apps.webhooks.tasks import send_endpoint_disabled_email
-
+    """Inside the caller's transaction, on a locked endpoint: disable it; the outbox emails the owners."""
     before = _snapshot(endpoint)
     endpoint.is_active = False
     endpoint.disabled_reason = reason[:500]
@@ -187,12 +204,16 @@ def _disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
     endpoint.save(update_fields=["is_active", "disabled_reason", "disabled_at", "consecutive_failures", "updated_at"])
     _audit("disabled", endpoint, old=before, actor=None)
     logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
-    endpoint_id = str(endpoint.pk)
-    transaction.on_commit(lambda: send_endpoint_disabled_email.delay(endpoint_id))
+    publish_event(
+        event_type=ENDPOINT_DISABLED,
+        organization_id=endpoint.organization_id,
+        payload={"endpoint_id": str(endpoint.pk), "reason": endpoint.disabled_reason},
+    )
 
 
 def webhook_endpoint_disable(*, actor: User | None, endpoint: WebhookEndpoint, reason: str) -> WebhookEndpoint:
     """Disable an endpoint (admin action, system rules); its owners get an email."""
+    _authorize(actor, endpoint.organization_id, "change_webhooks")
     with transaction.atomic(durable=True):
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         if endpoint.is_active:
@@ -210,8 +231,6 @@ def _body(payload: Mapping[str, Any]) -> bytes:
 
 def _enqueue(delivery_ids: list[uuid.UUID]) -> None:
     """After commit: one task per delivery on the webhooks queue (the sweep covers a lost one)."""
-    from apps.webhooks.tasks import deliver_webhook
-
     for delivery_id in delivery_ids:
         try:
             deliver_webhook.delay(str(delivery_id))
@@ -276,6 +295,7 @@ def webhook_fan_out(*, event: OutboxEvent) -> list[WebhookDelivery]:
 
 def webhook_ping(*, actor: User | None, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Queue a ``ping`` delivery to an endpoint (also to a disabled one: that is how you test a fix)."""
+    _authorize(actor, endpoint.organization_id, "change_webhooks")
     with transaction.atomic(durable=True):
         delivery_id = uuid.uuid4()
         now = timezone.now()
@@ -484,6 +504,7 @@ def _requeue(queryset: Any) -> list[uuid.UUID]:
 
 def webhook_delivery_replay(*, actor: User | None, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a finished delivery again (same ``webhook-id``, a fresh round of retries)."""
+    _authorize(actor, delivery.organization_id, "change_webhooks")
     with transaction.atomic(durable=True):
         locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
         if locked.status == WebhookDelivery.Status.PENDING:
@@ -505,6 +526,7 @@ def webhook_deliveries_replay(
     *, actor: User | None, endpoint: WebhookEndpoint, created_after: datetime, created_before: datetime
 ) -> int:
     """Queue again the endpoint's dead letters created in [created_after, created_before); how many."""
+    _authorize(actor, endpoint.organization_id, "change_webhooks")
     if created_after >= created_before:
         raise ValidationError(details={"to": ["Must be after 'from'."]})
     with transaction.atomic(durable=True):

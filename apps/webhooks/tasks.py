@@ -4,12 +4,14 @@ import smtplib
 
 from celery import shared_task
 
-from apps.webhooks import emails, services
+from apps.webhooks import emails
 
 
 @shared_task(acks_late=True)
 def deliver_webhook(delivery_id: str) -> str | None:
     """Make the next attempt of one delivery if it is due; a no-op otherwise (safe to run twice)."""
+    from apps.webhooks import services
+
     result = services.webhook_delivery_attempt(delivery_id=delivery_id)
     return result.outcome if result else None
 
@@ -17,6 +19,8 @@ def deliver_webhook(delivery_id: str) -> str | None:
 @shared_task(acks_late=True)
 def webhook_sweep() -> int:
     """Beat (every minute): queue deliveries whose next attempt is due."""
+    from apps.webhooks import services
+
     return services.webhook_deliveries_sweep()
 
 

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.analytics",
     "apps.graphql",
     "apps.billing",
+    "apps.demo",  # issue 13: demo seeding, out of apps.core
 ]
 
 MIDDLEWARE = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 
 from django.db.models import QuerySet
@@ -13,30 +12,17 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from apps.accounts import selectors, services
-from apps.accounts.api import cookies, throttles
-from apps.accounts.api import serializers as s
+from apps.accounts import selectors, services, throttles
+from apps.accounts import serializers as s
+from apps.accounts.api import cookies
 from apps.accounts.errors import AuthenticationFailed
-from apps.accounts.events import ClientInfo
 from apps.accounts.models import UserSession
+from apps.accounts.throttles import client_info
 from apps.accounts.tokens import token_identity
 from apps.core.exceptions import ValidationError, describe_exception, error_response
 from apps.core.openapi import ErrorEnvelopeSerializer
-
-USER_AGENT_MAX = 512
-
-
-def client_info(request: Request) -> ClientInfo:
-    """The caller's IP (as the throttles see it, honouring NUM_PROXIES) and user agent."""
-    ident = BaseThrottle().get_ident(request)
-    try:
-        ip: str | None = str(ipaddress.ip_address((ident or "").strip()))
-    except ValueError:
-        ip = None
-    return ClientInfo(ip=ip, user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_MAX])
 
 
 def current_session_id(request: Request) -> uuid.UUID | None:

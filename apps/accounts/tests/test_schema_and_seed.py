@@ -55,7 +55,7 @@ def test_bearer_scheme_is_documented(schema):
 @pytest.mark.django_db
 def test_demo_users_are_verified_and_can_sign_in(api_client):
     from apps.accounts.models import User
-    from apps.core.management.commands.seed_demo import DEMO_PASSWORD, ROLE_USERS, STAFF_EMAIL
+    from apps.demo.management.commands.seed_demo import DEMO_PASSWORD, ROLE_USERS, STAFF_EMAIL
 
     call_command("seed_demo", stdout=io.StringIO())
     call_command("seed_demo", stdout=io.StringIO())  # idempotent

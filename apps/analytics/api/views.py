@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.analytics import selectors
-from apps.analytics.api import serializers as s
+from apps.analytics import serializers as s
 from apps.organizations.permissions import OrganizationPermission, OrganizationScopedMixin
 
 PARAMETERS = [

@@ -49,3 +49,22 @@ def test_a_redelivered_event_is_recorded_once(user, django_capture_on_commit_cal
     assert events.outbox_dispatch(event_id=event.pk)
 
     assert AuditLog.objects.filter(event_id=event.pk).count() == 1
+
+
+def test_suspending_and_reactivating_a_user_is_audited_with_the_staff_actor(
+    user, staff_user, django_capture_on_commit_callbacks
+):
+    from apps.accounts import services as account_services
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        account_services.user_suspend(user=user, actor=staff_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        account_services.user_reactivate(user=user, actor=staff_user)
+
+    # then
+    entries = AuditLog.objects.filter(resource_id=str(user.pk), action__startswith="user.").order_by("created_at")
+    assert [(e.action, e.actor_id) for e in entries] == [
+        ("user.suspended", staff_user.pk),
+        ("user.reactivated", staff_user.pk),
+    ]

@@ -20,7 +20,7 @@ from apps.core.pagination import CursorPagination
 from apps.organizations.permissions import (
     OrganizationPermission,
     OrganizationScopedMixin,
-    require_permission,
+    request_permissions,
     resolve_organization,
 )
 
@@ -136,9 +136,9 @@ class CheckoutView(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         organization = resolve_organization(request, values["organization"])
-        require_permission(request, organization, "change_billing")
         checkout, created = services.checkout_session_create(
             actor=request.user,
+            permissions=request_permissions(request, organization),
             organization=organization,
             plan_code=values["plan"],
             interval=values["interval"],
@@ -167,8 +167,10 @@ class PortalView(APIView):
         data = s.PortalInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         organization = resolve_organization(request, data.validated_data["organization"])
-        require_permission(request, organization, "change_billing")
         url = services.billing_portal_session_create(
-            actor=request.user, organization=organization, return_url=data.validated_data["return_url"]
+            actor=request.user,
+            organization=organization,
+            return_url=data.validated_data["return_url"],
+            permissions=request_permissions(request, organization),
         )
         return Response(s.PortalOutputSerializer({"url": url}).data)

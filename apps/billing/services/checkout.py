@@ -20,6 +20,7 @@ from apps.core.exceptions import Conflict, IdempotencyKeyReused, ValidationError
 from apps.core.redirects import host_allowed, redirect_host
 from apps.core.services import model_update
 from apps.organizations.models import Organization
+from apps.organizations.policies import permission_require
 
 
 def redirect_url_allowed(url: str) -> bool:
@@ -86,6 +87,7 @@ def checkout_session_create(
     success_url: str,
     cancel_url: str,
     idempotency_key: str = "",
+    permissions: frozenset[str] | None = None,
 ) -> tuple[CheckoutSession, bool]:
     """Open a Stripe Checkout Session (subscription mode) for the organization's Stripe customer.
 
@@ -94,8 +96,9 @@ def checkout_session_create(
     another body is refused (422). Stripe gets an idempotency key too, so a
     retry after a failure here never opens a second session. Redirect URLs must
     be on ``BILLING_REDIRECT_HOSTS``; an organization with a live subscription
-    changes plan in the billing portal instead (409).
+    changes plan in the billing portal instead (409). Needs ``change_billing`` (owners).
     """
+    permission_require(user=actor, organization=organization, perm="change_billing", permissions=permissions)
     _check_redirects(success_url=success_url, cancel_url=cancel_url)
     fingerprint = _fingerprint(plan=plan_code, interval=interval, success_url=success_url, cancel_url=cancel_url)
     with transaction.atomic(durable=True):
@@ -189,8 +192,15 @@ def checkout_session_complete(*, data: dict[str, Any]) -> CheckoutSession | None
     return checkout
 
 
-def billing_portal_session_create(*, actor: User, organization: Organization, return_url: str) -> str:
-    """A Stripe billing portal URL for the organization's customer (409 before any checkout)."""
+def billing_portal_session_create(
+    *,
+    actor: User,
+    organization: Organization,
+    return_url: str,
+    permissions: frozenset[str] | None = None,
+) -> str:
+    """A Stripe billing portal URL for the organization's customer (``change_billing``; 409 before any checkout)."""
+    permission_require(user=actor, organization=organization, perm="change_billing", permissions=permissions)
     _check_redirects(return_url=return_url)
     if not organization.stripe_customer_id:
         raise Conflict(

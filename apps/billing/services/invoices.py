@@ -7,8 +7,10 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.billing import events as billing_events
 from apps.billing.models import Invoice, Subscription
 from apps.billing.services.subscriptions import from_timestamp, organization_for_stripe
+from apps.core.events import publish_event
 from apps.core.services import model_update
 
 # Once an invoice is settled Stripe never reopens it: a late "open" snapshot must not win.
@@ -98,11 +100,13 @@ def invoice_apply(*, data: dict[str, Any], status: str | None = None) -> Invoice
 
 
 def payment_failed_notice_queue(*, invoice: Invoice) -> None:
-    """Email the billing contact and the owners about a failed payment, after commit."""
-    from apps.billing.tasks import send_payment_failed_email
-
-    invoice_id = str(invoice.pk)
-    transaction.on_commit(lambda: send_payment_failed_email.delay(invoice_id))
+    """Email the billing contact and the owners about a failed payment: an outbox event in the caller's
+    transaction, whose handler (``apps.billing.events``) sends the email after commit."""
+    publish_event(
+        event_type=billing_events.INVOICE_PAYMENT_FAILED,
+        organization_id=invoice.organization_id,
+        payload={"invoice_id": str(invoice.pk), "amount_due_cents": invoice.amount_due_cents},
+    )
 
 
 def payment_failed_notice_send(*, invoice_id: uuid.UUID | str) -> bool:

@@ -26,7 +26,7 @@ from apps.billing.errors import PaymentProviderUnavailable, UnprocessableStripeE
 from apps.billing.models import Payment, Refund
 from apps.billing.stripe_api import as_dict, stripe_client, stripe_errors
 from apps.core.events import publish_event
-from apps.core.exceptions import Conflict, ValidationError
+from apps.core.exceptions import Conflict, PermissionDenied, ValidationError
 from apps.orders import services as order_services
 from apps.orders.errors import InvalidTransition
 from apps.orders.models import Order
@@ -58,12 +58,14 @@ def _intent_view(intent: Any) -> dict[str, Any]:
 def order_payment_intent(*, user: User, order: Order) -> tuple[Payment, dict[str, Any]]:
     """Create (once) or return the order's PaymentIntent; returns the payment and ``{client_secret, status}``.
 
-    Only the order's customer pays (the view checks it). Amount and currency
+    Only the order's customer pays (403 for anyone else). Amount and currency
     are the order's; metadata carries the order and organization ids. One
     PaymentIntent per order: a second call returns the first (a Stripe
     idempotency key covers two concurrent first calls), and a cancelled or
     refunded order cannot be paid (409).
     """
+    if order.user_id != user.pk:
+        raise PermissionDenied("Only the order's customer pays for it.")
     existing = Payment.objects.filter(order=order).first()
     if existing is not None:
         current = _retrieve("payment_intents", existing.stripe_payment_intent_id)
@@ -168,6 +170,25 @@ def payment_refund(
             actor=actor,
         )
     return row
+
+
+def order_paid_online(order: Order) -> bool:
+    """Whether the order was paid through Stripe (its refunds then go through Stripe too)."""
+    return Payment.objects.filter(order=order, status="succeeded").exists()
+
+
+class StripeRefunds:
+    """Billing's side of ``apps.orders.payments``: orders paid through Stripe are refunded through Stripe."""
+
+    def paid_online(self, order: Order) -> bool:
+        return order_paid_online(order)
+
+    def refund(
+        self, *, actor: Any, order: Order, amount_cents: int | None, reason: str, idempotency_key: str
+    ) -> Refund:
+        return payment_refund(
+            actor=actor, order=order, amount_cents=amount_cents, reason=reason, idempotency_key=idempotency_key
+        )
 
 
 # --- webhook handlers: data is the event's object; they return the organization id, or None if not ours ----

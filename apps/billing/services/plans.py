@@ -5,36 +5,29 @@ here only (from the subscription webhooks and plan edits), never by a client.
 A key missing from an organization's copy means "what the default plan says":
 organizations that never had a subscription are on ``free`` without a write.
 
-How a service enforces a limit, inside its own transaction::
-
-    from apps.billing.models import Limit
-    from apps.billing.services import plan_limit_check, plan_limit_lock
-
-    with transaction.atomic():
-        organization = plan_limit_lock(organization=organization)  # concurrent creates queue here
-        plan_limit_check(organization=organization, limit=Limit.PRODUCTS,
-                         current=product_count(organization=organization))
-        ...create the product...
+The checks themselves live in ``apps.entitlements`` (the apps below billing
+use them without importing billing); the names ``plan_limit_check``,
+``plan_feature_require``, ... are kept here as aliases for billing's own code.
 """
 
 from __future__ import annotations
 
-import zoneinfo
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import stripe
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
 from apps.audit.services import UNSET, record
 from apps.billing.models import LIVE_STATUSES, BillingInterval, Feature, Limit, Plan, Subscription
 from apps.billing.plans_seed import DEFAULT_PLAN_CODE, PLANS
 from apps.billing.stripe_api import stripe_client, stripe_errors
-from apps.core.exceptions import FeatureNotInPlan, PlanLimitReached
 from apps.core.services import model_update
+from apps.entitlements import PlanName, organization_features, organization_limit, usage_period_start
+from apps.entitlements import feature_enabled as plan_feature_enabled
+from apps.entitlements import feature_require as plan_feature_require
+from apps.entitlements import limit_check as plan_limit_check
+from apps.entitlements import limit_lock as plan_limit_lock
 from apps.organizations.models import Organization
 
 
@@ -80,110 +73,39 @@ def organization_limits(*, organization: Organization) -> dict[str, int | None]:
     return {limit: own[limit] if limit in own else (fallback or {}).get(limit) for limit in Limit.values}
 
 
-def organization_limit(*, organization: Organization, limit: str) -> int | None:
-    """One limit in force (``None``: unlimited); the default plan is read only when the organization lacks it."""
-    own = organization.limits or {}
-    return own[limit] if limit in own else default_plan().limit(limit)
-
-
-def organization_features(*, organization: Organization) -> dict[str, bool]:
-    own = organization.features or {}
-    fallback = None if set(Feature.values) <= own.keys() else plan_features(default_plan())
-    return {
-        feature: bool(own[feature]) if feature in own else bool((fallback or {}).get(feature))
-        for feature in Feature.values
-    }
-
-
-def plan_limit_lock(*, organization: Organization) -> Organization:
-    """Lock the organization row (``FOR NO KEY UPDATE``) and return it fresh, with its current limits.
-
-    Call it first in the transaction that counts and creates: a second
-    concurrent create waits here and then counts the first one's row, so the
-    limit cannot be overshot. Inserting rows that reference the organization
-    is not blocked by this lock.
-    """
-    return Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
-
-
-def _lifting_plan(*, limit: str, needed: int, current: Plan) -> Plan | None:
-    for plan in Plan.objects.filter(is_active=True).exclude(pk=current.pk).order_by("position", "code"):
+def _lifting_plan(*, limit: str, needed: int, current_code: str) -> Plan | None:
+    for plan in Plan.objects.filter(is_active=True).exclude(code=current_code).order_by("position", "code"):
         maximum = plan.limit(limit)
         if limit in (plan.limits or {}) and (maximum is None or maximum >= needed):
             return plan
     return None
 
 
-def plan_limit_check(
-    *, organization: Organization, limit: str, current: int | Callable[[], int], adding: int = 1
-) -> None:
-    """Refuse (402 ``PLAN_LIMIT_REACHED``) when ``current + adding`` exceeds the organization's ``limit``.
+class PlanTable:
+    """The plan table as ``apps.entitlements`` reads it (registered when billing is ready)."""
 
-    Call it inside the creating service's transaction, under a lock that
-    serializes the creates it counts, and count ``current`` under that lock
-    (or pass a callable: it is counted only when there is a limit). The error
-    names the limit, the current count, the maximum, the current plan and the
-    cheapest plan that lifts it.
+    def default_features(self) -> dict[str, bool]:
+        return plan_features(default_plan())
 
-    Enforced: ``products`` in ``apps.catalog.services.product_create``,
-    ``members`` in ``apps.organizations.services.membership_create`` and
-    ``invitation_create`` (members + open invitations), ``webhook_endpoints``
-    in ``apps.webhooks.services`` (all three under :func:`plan_limit_lock`),
-    and ``orders_per_month`` in ``apps.orders.services.order_place`` (under the
-    organization's order-number counter row, which serializes placements).
-    """
-    maximum = organization_limit(organization=organization, limit=limit)
-    if maximum is None:
-        return
-    # A callable is counted only when there is a limit: unlimited plans pay nothing.
-    current = current() if callable(current) else current
-    if current + adding <= maximum:
-        return
-    plan = organization_plan(organization=organization)
-    lifting = _lifting_plan(limit=limit, needed=current + adding, current=plan)
-    label = Limit(limit).label.lower()
-    raise PlanLimitReached(
-        f"The {plan.name} plan allows {maximum} {label}; you have {current}."
-        + (f" The {lifting.name} plan allows more." if lifting else ""),
-        details={
-            "limit": limit,
-            "current": current,
-            "maximum": maximum,
-            "plan": plan.code,
-            "upgrade_plan": lifting.code if lifting else None,
-        },
-    )
+    def default_limit(self, limit: str) -> int | None:
+        return default_plan().limit(limit)
 
+    def current_plan(self, organization: Any) -> PlanName:
+        plan = organization_plan(organization=organization)
+        return PlanName(code=plan.code, name=plan.name)
 
-def plan_feature_enabled(*, organization: Organization, feature: str) -> bool:
-    return organization_features(organization=organization)[feature]
+    def plan_lifting_limit(self, *, current: PlanName, limit: str, needed: int) -> PlanName | None:
+        plan = _lifting_plan(limit=limit, needed=needed, current_code=current.code)
+        return PlanName(code=plan.code, name=plan.name) if plan else None
 
-
-def plan_feature_require(*, organization: Organization, feature: str) -> None:
-    """Refuse (402 ``FEATURE_NOT_IN_PLAN``) unless the organization's plan has ``feature``.
-
-    The error names the feature, the current plan and the cheapest plan with it.
-    """
-    if plan_feature_enabled(organization=organization, feature=feature):
-        return
-    plan = organization_plan(organization=organization)
-    lifting = (
-        Plan.objects.filter(is_active=True, features__contains=[feature])
-        .exclude(pk=plan.pk)
-        .order_by("position", "code")
-        .first()
-    )
-    raise FeatureNotInPlan(
-        f"The {plan.name} plan does not include {Feature(feature).label.lower()}.",
-        details={"feature": feature, "plan": plan.code, "upgrade_plan": lifting.code if lifting else None},
-    )
-
-
-def usage_period_start(*, organization: Organization, now: datetime | None = None) -> datetime:
-    """Start of the current calendar month in the organization's time zone (for ``orders_per_month``)."""
-    zone = zoneinfo.ZoneInfo((organization.settings or {}).get("timezone") or "UTC")
-    local = (now or timezone.now()).astimezone(zone)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    def plan_with_feature(self, *, current: PlanName, feature: str) -> PlanName | None:
+        plan = (
+            Plan.objects.filter(is_active=True, features__contains=[feature])
+            .exclude(code=current.code)
+            .order_by("position", "code")
+            .first()
+        )
+        return PlanName(code=plan.code, name=plan.name) if plan else None
 
 
 def organization_plan_apply(*, organization: Organization, actor: AbstractBaseUser | None | Any = UNSET) -> Plan:
@@ -327,3 +249,14 @@ def plan_prices_sync(*, actor: AbstractBaseUser | None = None) -> dict[str, dict
             plan_save(actor=actor, plan=plan, data=data)
             result[plan.code] = data
     return result
+
+
+__all__ = [
+    "organization_features",
+    "organization_limit",
+    "plan_feature_enabled",
+    "plan_feature_require",
+    "plan_limit_check",
+    "plan_limit_lock",
+    "usage_period_start",
+]

@@ -33,6 +33,7 @@ from apps.billing.services.checkout import checkout_session_complete
 from apps.billing.services.invoices import invoice_apply, invoice_subscription_id, payment_failed_notice_queue
 from apps.billing.services.payments import on_charge_refunded, on_payment_intent
 from apps.billing.services.subscriptions import from_timestamp, subscription_refresh
+from apps.billing.tasks import stripe_event_process as stripe_event_process_task
 from apps.core.events import retry_delay
 from apps.core.exceptions import ValidationError
 
@@ -115,10 +116,8 @@ def stripe_event_record(*, payload: bytes) -> tuple[StripeEvent, bool]:
 
 def _enqueue_after_commit(event_id: uuid.UUID) -> None:
     def enqueue() -> None:
-        from apps.billing.tasks import stripe_event_process as task
-
         try:
-            task.delay(str(event_id))
+            stripe_event_process_task.delay(str(event_id))
         except Exception:  # broker down: the beat sweep processes it later
             logger.warning("could not enqueue stripe event %s; the sweep will retry", event_id, exc_info=True)
 

@@ -9,8 +9,8 @@ from rest_framework.response import Response
 
 from apps.catalog import cache as catalog_cache
 from apps.catalog import selectors, services
-from apps.catalog.api.filters import ProductFilter
-from apps.catalog.api.serializers import (
+from apps.catalog.filters import ProductFilter
+from apps.catalog.serializers import (
     ROW_FIELDS,
     BulkUpdateSerializer,
     InventoryAdjustSerializer,
@@ -22,7 +22,7 @@ from apps.catalog.api.serializers import (
 from apps.core.exceptions import ValidationError
 from apps.core.openapi import documented_error
 from apps.core.pagination import CursorPagination
-from apps.organizations.permissions import require_permission, resolve_organization
+from apps.organizations.permissions import request_permissions, resolve_organization
 
 
 class ProductPagination(CursorPagination):
@@ -112,10 +112,13 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     # --- writes ------------------------------------------------------------------
 
-    def _for_change(self, pk, perm: str):
+    def _for_change(self, pk):
+        """The product (another tenant's: 404) and the caller's permissions on its organization (read once)."""
         product = selectors.product_get_for_change(user=self.request.user, product_id=pk)
-        require_permission(self.request, product.organization, perm)
-        return product
+        return product, {
+            "actor": self.request.user,
+            "permissions": request_permissions(self.request, product.organization),
+        }
 
     def _member_output(self, product, status_code=status.HTTP_200_OK):
         context = {"member_of": frozenset({product.organization_id})}
@@ -137,8 +140,13 @@ class ProductViewSet(viewsets.GenericViewSet):
         data = dict(serializer.validated_data)
         # Another tenant's organization answers 404 like a missing one.
         organization = resolve_organization(request, data.pop("organization"))
-        require_permission(request, organization, "add_products")
-        product = services.product_create(organization=organization, data=data, status=data.pop("status", None))
+        product = services.product_create(
+            organization=organization,
+            data=data,
+            status=data.pop("status", None),
+            actor=request.user,
+            permissions=request_permissions(request, organization),
+        )
         return self._member_output(product, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -150,10 +158,10 @@ class ProductViewSet(viewsets.GenericViewSet):
         },
     )
     def partial_update(self, request, pk=None):
-        product = self._for_change(pk, "change_products")
+        product, caller = self._for_change(pk)
         serializer = ProductWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        product = services.product_update(product=product, data=serializer.validated_data)
+        product = services.product_update(product=product, data=serializer.validated_data, **caller)
         return self._member_output(product)
 
     @extend_schema(
@@ -161,20 +169,22 @@ class ProductViewSet(viewsets.GenericViewSet):
         responses={204: OpenApiResponse(description="Deleted (soft).")},
     )
     def destroy(self, request, pk=None):
-        product = self._for_change(pk, "delete_products")
-        services.product_delete(product=product)
+        product, caller = self._for_change(pk)
+        services.product_delete(product=product, **caller)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Publish a product (member+)", request=None, responses={200: ProductOutputSerializer})
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
-        product = services.product_publish(product=self._for_change(pk, "change_products"))
+        product, caller = self._for_change(pk)
+        product = services.product_publish(product=product, **caller)
         return self._member_output(product)
 
     @extend_schema(summary="Archive a product (member+)", request=None, responses={200: ProductOutputSerializer})
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
-        product = services.product_archive(product=self._for_change(pk, "change_products"))
+        product, caller = self._for_change(pk)
+        product = services.product_archive(product=product, **caller)
         return self._member_output(product)
 
     @extend_schema(
@@ -187,10 +197,10 @@ class ProductViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="adjust-inventory")
     def adjust_inventory(self, request, pk=None):
-        product = self._for_change(pk, "change_products")
+        product, caller = self._for_change(pk)
         serializer = InventoryAdjustSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = services.product_adjust_inventory(product=product, **serializer.validated_data)
+        product = services.product_adjust_inventory(product=product, **serializer.validated_data, **caller)
         return self._member_output(product)
 
     @extend_schema(
@@ -209,10 +219,12 @@ class ProductViewSet(viewsets.GenericViewSet):
         # Products of other tenants are "not found"; those of an organization where
         # the role may not change products are forbidden.
         organizations = selectors.product_organizations(user=request.user, product_ids=ids)
-        for organization in organizations:
-            require_permission(request, organization, "change_products")
         products = services.product_bulk_update(
-            organization_ids=[o.id for o in organizations], ids=ids, changes=serializer.validated_data["changes"]
+            organization_ids=[o.id for o in organizations],
+            ids=ids,
+            changes=serializer.validated_data["changes"],
+            actor=request.user,
+            permissions={o.id: request_permissions(request, o) for o in organizations},
         )
         context = {"member_of": frozenset(p.organization_id for p in products)}
         return Response(ProductOutputSerializer(products, many=True, context=context).data)

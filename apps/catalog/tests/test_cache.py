@@ -143,7 +143,7 @@ def test_deleting_an_organization_empties_its_cached_lists(
 
 
 def test_fast_list_rows_match_the_serializer(api_client_for, member, organization, other_organization):
-    from apps.catalog.api.serializers import ProductOutputSerializer
+    from apps.catalog.serializers import ProductOutputSerializer
 
     mine = ProductFactory(organization=organization, compare_at_price_cents=1500, attributes={"a": 1})
     theirs = ProductFactory(organization=other_organization, inventory_quantity=0)

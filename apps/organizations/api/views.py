@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from apps.core.openapi import documented_error
 from apps.organizations import selectors, services
-from apps.organizations.api import serializers as s
+from apps.organizations import serializers as s
 from apps.organizations.api.filters import InvitationFilter
 from apps.organizations.models import Invitation, Membership, Organization
 from apps.organizations.permissions import (

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.audit.models import AuditLog
-from apps.core.management.commands.seed_demo import ROLE_USERS, SUPPORT_EMAIL
+from apps.demo.management.commands.seed_demo import ROLE_USERS, SUPPORT_EMAIL
 from apps.organizations.models import Membership, Organization
 from apps.organizations.roles import ROLE_PERMISSIONS
 from apps.organizations.selectors import organization_permissions

@@ -150,3 +150,23 @@ class OrderListOutputSerializer(OrderSummaryOutputSerializer):
 
 class OrderOutputSerializer(OrderSummaryOutputSerializer):
     items = OrderItemOutputSerializer(many=True, read_only=True)
+
+
+class RefundInputSerializer(serializers.Serializer):
+    amount_cents = serializers.IntegerField(
+        min_value=1, required=False, help_text="Paid through Stripe: omit for a full refund. Otherwise ignored."
+    )
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RefundOutputSerializer(serializers.Serializer):
+    """A refund asked of the payment provider (billing's refund record)."""
+
+    id = serializers.UUIDField()
+    order = serializers.UUIDField(source="payment.order_id")
+    stripe_refund_id = serializers.CharField()
+    amount_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()

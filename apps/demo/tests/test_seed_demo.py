@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.accounts.models import User
-from apps.core.management.commands import seed_demo
+from apps.demo.management.commands import seed_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.db import connection
 from apps.accounts.checks import KNOWN_PASSWORD_CHECK_ID
 from apps.accounts.known_passwords import DEMO_PASSWORD
 from apps.accounts.models import User
-from apps.core.management.commands.seed_demo import ROLE_USERS, STAFF_EMAIL, SUPPORT_EMAIL
 from apps.core.tests.production_env import database_url_of, production_environment, run_manage
+from apps.demo.management.commands.seed_demo import ROLE_USERS, STAFF_EMAIL, SUPPORT_EMAIL
 
 UNREACHABLE_DATABASE = "postgresql://nobody:nothing@127.0.0.1:9/none"
 

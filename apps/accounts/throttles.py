@@ -7,11 +7,17 @@ so settings overrides apply) and may name a multiple of the unit: ``10/5m``.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+from apps.accounts.events import ClientInfo
+
+USER_AGENT_MAX = 512
 
 _PERIOD = re.compile(r"^(?P<count>\d*)\s*(?P<unit>[smhd])[a-z]*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -79,3 +85,13 @@ class VerificationResendThrottle(_ScopedThrottle):
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_key_for(str(request.user.pk))
+
+
+def client_info(request: Any) -> ClientInfo:
+    """The caller's IP (as the throttles see it, honouring NUM_PROXIES) and user agent (every door)."""
+    ident = BaseThrottle().get_ident(request)
+    try:
+        ip: str | None = str(ipaddress.ip_address((ident or "").strip()))
+    except ValueError:
+        ip = None
+    return ClientInfo(ip=ip, user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_MAX])
