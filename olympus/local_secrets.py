@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 FILE_NAME = "secrets.json"
@@ -53,16 +54,22 @@ def load_or_create(directory: Path | None = None) -> dict[str, str]:
 
 
 def _write(path: Path, values: dict[str, str], *, exclusive: bool) -> None:
-    if exclusive:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
+    """Write ``values`` whole: readers never see a half-written file.
+
+    The JSON goes to a private temporary file first; ``exclusive`` then links it into place
+    only if no other process got there first (``FileExistsError``), otherwise it replaces.
+    """
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w") as handle:  # mkstemp creates it 0600
             json.dump(values, handle, indent=2)
-        return
-    temporary = path.with_suffix(".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(values, handle, indent=2)
-    temporary.replace(path)
+        if exclusive:
+            os.link(temporary, path)
+        else:
+            os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def export_to_environment() -> dict[str, str]:

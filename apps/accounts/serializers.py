@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.accounts.models import PHONE_PATTERN, User, UserSession
@@ -100,6 +100,8 @@ class LoginSerializer(serializers.Serializer):
     password = PasswordField()
 
 
+# The documented shape is "Login" (clients generated from the schema get LoginRequest).
+@extend_schema_serializer(component_name="Login")
 class RestLoginSerializer(LoginSerializer):
     """REST's login: browser clients may ask for the refresh token in a cookie."""
 
