@@ -13,11 +13,13 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from apps.core.throttles import FailOpenMixin
+
 _PERIOD = re.compile(r"^(?P<count>\d*)\s*(?P<unit>[smhd])[a-z]*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class _ScopedThrottle(SimpleRateThrottle):
+class _ScopedThrottle(FailOpenMixin, SimpleRateThrottle):
     scope: str
 
     def get_rate(self) -> str | None:
