@@ -64,9 +64,9 @@ def request(url: str, *, method: str = "GET", data: Any = None, headers: dict | 
     started = time.monotonic()
     try:
         with urllib.request.urlopen(req, timeout=60) as response:  # noqa: S310 - loopback only
-            status, raw, got = response.status, response.read(), dict(response.headers)
+            status, raw, got = response.status, response.read(), {k.lower(): v for k, v in response.headers.items()}
     except urllib.error.HTTPError as exc:
-        status, raw, got = exc.code, exc.read(), dict(exc.headers)
+        status, raw, got = exc.code, exc.read(), {k.lower(): v for k, v in exc.headers.items()}
     seconds = time.monotonic() - started
     try:
         parsed = json.loads(raw) if raw else None
