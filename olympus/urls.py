@@ -40,5 +40,6 @@ urlpatterns = [
 if settings.BENCH_ROUTES:
     urlpatterns.insert(0, path("bench/", include("olympus.bench_urls")))
 
+handler400 = "apps.core.views.handler400"
 handler404 = "apps.core.views.handler404"
 handler500 = "apps.core.views.handler500"
