@@ -107,6 +107,8 @@ class Supervisor:
             if code is None:
                 continue
             if item.restart_at is None:
+                # What the process started (a shell's celery, a server's workers) goes with it.
+                self._signal(item, signal.SIGTERM)
                 if now - item.started_at >= STABLE_SECONDS:
                     item.delay = FIRST_DELAY
                 wait, item.delay = item.delay, min(item.delay * 2, MAX_DELAY)
@@ -117,22 +119,36 @@ class Supervisor:
                     "(the other processes keep running)"
                 )
             elif now >= item.restart_at:
+                self._signal(item, signal.SIGKILL)  # leftovers that ignored the SIGTERM
                 item.restarts += 1
                 self.start(item)
 
     def stop_all(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """SIGTERM to every process group (leaders that already exited may have left children),
+        SIGKILL to any group still there after ``grace``."""
         self.stopping = True
-        running = [item for item in self.managed.values() if item.process and item.process.poll() is None]
-        for item in running:
+        started = [item for item in self.managed.values() if item.process is not None]
+        for item in started:
             self._signal(item, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for item in running:
-            try:
-                item.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
+        for item in started:
+            while self._group_alive(item) and time.monotonic() < deadline:
+                item.process.poll()  # reap the leader so it does not count as alive
+                time.sleep(0.05)
+            if self._group_alive(item):
                 self.say(f"{self._label(item.name)} did not stop in {grace:.0f} s; killing it")
                 self._signal(item, signal.SIGKILL)
-                item.process.wait(timeout=10)
+            item.process.wait(timeout=10)
+
+    @staticmethod
+    def _group_alive(item: Managed) -> bool:
+        try:
+            os.killpg(item.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
     @staticmethod
     def _signal(item: Managed, signum: int) -> None:

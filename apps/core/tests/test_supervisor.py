@@ -118,3 +118,29 @@ def test_ctrl_c_stops_every_process_and_the_supervisor(tmp_path):
     assert supervisor.returncode == 0, output
     assert "SIGINT: stopping every process" in output
     assert not any(alive(pid) for pid in pids)
+
+
+def test_what_a_killed_process_started_is_stopped_before_it_is_restarted(tmp_path):
+    # given: a Procfile line whose shell starts the real program as a child (no exec)
+    child_file = tmp_path / "child.pid"
+    code = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(300)"
+    command = f'{sys.executable} -c "{code}" {child_file}; echo done'
+    messages = []
+    supervisor = Supervisor({"worker": command}, say=messages.append)
+    supervisor.start_all()
+    try:
+        assert wait_until(lambda: recorded_pid(child_file) is not None)
+        orphan = recorded_pid(child_file)
+        child_file.unlink()
+        # when: the shell (the process the supervisor started) is killed
+        os.kill(supervisor.managed["worker"].process.pid, signal.SIGKILL)
+
+        def restarted() -> bool:
+            supervisor.check()
+            return recorded_pid(child_file) is not None
+
+        assert wait_until(restarted), messages
+        # then: its child did not live on beside the new one
+        assert wait_until(lambda: not alive(orphan), timeout=10)
+    finally:
+        supervisor.stop_all(grace=10)
