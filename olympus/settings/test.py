@@ -7,7 +7,7 @@ Redis database so a running ``make run`` never picks up the tests' tasks.
 import os
 
 from .base import *  # noqa: F403
-from .base import CACHES, CELERY_BROKER_TRANSPORT_OPTIONS, REDIS_URL, env, redis_url
+from .base import CACHES, CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, REDIS_URL, env, redis_url
 
 DEBUG = False
 SECRET_KEY = "test-olympus-key-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -56,3 +56,5 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT
+# Likewise a new PostgreSQL backend may take a while to start on a loaded machine.
+DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=10)
