@@ -36,9 +36,13 @@ def live_seconds(web) -> float:
 
 
 def raw(web, payload: bytes) -> bytes:
+    """Send bytes as they are; the whole answer, read until the server closes the connection."""
     with socket.create_connection(("127.0.0.1", web.port), timeout=10) as sock:
         sock.sendall(payload)
-        return sock.recv(4096)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def test_live_answers_within_a_second_while_100_slow_clients_hold_connections(web):
