@@ -24,4 +24,8 @@ RUN SECRET_KEY=collectstatic-only DATABASE_URL=postgresql://build@localhost/buil
 USER olympus
 EXPOSE 8000
 
-CMD ["gunicorn", "olympus.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
+# granian: HTTP I/O on a Rust event loop (slow or idle clients hold a socket, not a Python thread),
+# WSGI in threads, headers that do not arrive within the timeout close the connection.
+# WEB_WORKERS / WEB_THREADS / WEB_HEADER_READ_TIMEOUT_MS tune it (docs/when-things-fail.md).
+ENV WEB_WORKERS=3 WEB_THREADS=8 WEB_HEADER_READ_TIMEOUT_MS=5000
+CMD ["sh", "-c", "exec granian --interface wsgi --host 0.0.0.0 --port 8000 --http 1 --workers \"$WEB_WORKERS\" --blocking-threads \"$WEB_THREADS\" --http1-header-read-timeout \"$WEB_HEADER_READ_TIMEOUT_MS\" --respawn-failed-workers --no-ws olympus.wsgi:application"]

@@ -48,8 +48,27 @@ app.conf.task_routes = {
     "apps.jobs.tasks.send_weekly_summary": {"queue": "emails"},
     "apps.jobs.tasks.*": {"queue": "maintenance"},
 }
-# Retry defaults for tasks declared with autoretry_for: exponential backoff with jitter.
-app.conf.task_annotations = {
-    "*": {"retry_backoff": True, "retry_backoff_max": 600, "retry_jitter": True, "max_retries": 8},
-}
+
+
+class RetryDefaults:
+    """Retry defaults for tasks declared with autoretry_for: exponential backoff with jitter.
+
+    A retry waits in the worker, unacknowledged, for its countdown; past the broker's
+    visibility timeout Redis would hand it out a second time, so the longest wait stays
+    under it (``CELERY_RETRY_BACKOFF_MAX``, issue 18). Read when tasks are bound, after
+    settings are loaded.
+    """
+
+    def annotate(self, task: object) -> dict[str, object]:
+        from django.conf import settings
+
+        return {
+            "retry_backoff": True,
+            "retry_backoff_max": settings.CELERY_RETRY_BACKOFF_MAX,
+            "retry_jitter": True,
+            "max_retries": 8,
+        }
+
+
+app.conf.task_annotations = [RetryDefaults()]
 app.autodiscover_tasks()

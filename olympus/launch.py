@@ -3,8 +3,9 @@
 Starts (or reuses) the embedded PostgreSQL and Redis when their URLs are unset,
 and a local Stripe (localstripe, see ``tools/stripe_local.py``) when
 ``STRIPE_SECRET_KEY`` is unset, migrates, loads the demo data, then runs web
-(gunicorn), a Celery worker and Celery beat under honcho. Ctrl-C stops the processes; the embedded servers stop
-with the last process that uses them.
+(granian), a Celery worker and Celery beat under olympus/supervisor.py, which restarts
+one that crashes. Ctrl-C stops the processes; the embedded servers stop with the last
+process that uses them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -148,30 +148,26 @@ def main() -> int:
         flush=True,
     )
     bin_dir = Path(sys.executable).parent
-    honcho = bin_dir / "honcho"
-    # The Procfile names gunicorn and celery: find them in this virtualenv.
+    # The Procfile names granian and celery: find them in this virtualenv.
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
-    # Ctrl-C reaches honcho and its children through the terminal; we wait for
-    # them to finish, then let the embedded servers stop (atexit in embedded).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    process = subprocess.Popen([str(honcho), "start", "-f", str(BASE_DIR / "Procfile")], cwd=BASE_DIR)  # noqa: S603
-
-    stopping = False
-
-    def forward(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        process.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGHUP, forward)
-    code = process.wait()
+    code = run_processes()
     if demo_stripe is not None:
         demo_stripe.terminate()
         demo_stripe.wait(timeout=10)
     print("Olympus stopped.", flush=True)
-    # honcho exits non-zero when its processes were interrupted: that is a clean stop.
-    return 0 if stopping or code in (0, 130, -signal.SIGINT) else code
+    return code
+
+
+def run_processes() -> int:
+    """Web, worker and beat from the Procfile, supervised (issue 18, olympus/supervisor.py).
+
+    A process that crashes or is killed is restarted with a message while the
+    others keep running; Ctrl-C, SIGTERM or SIGHUP stop them all. The embedded
+    servers stop after that, with the last process that uses them.
+    """
+    from olympus.supervisor import Supervisor, read_procfile
+
+    return Supervisor(read_procfile(BASE_DIR / "Procfile"), cwd=BASE_DIR).run()
 
 
 if __name__ == "__main__":

@@ -52,5 +52,6 @@ urlpatterns = [
     re_path(r"^api/", core_views.api_not_found),
 ]
 
+handler400 = "apps.core.views.handler400"
 handler404 = "apps.core.views.handler404"
 handler500 = "apps.core.views.handler500"

@@ -16,6 +16,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from apps.accounts.events import ClientInfo
+from apps.core.throttles import FailOpenMixin
 
 USER_AGENT_MAX = 512
 
@@ -23,7 +24,7 @@ _PERIOD = re.compile(r"^(?P<count>\d*)\s*(?P<unit>[smhd])[a-z]*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class _ScopedThrottle(SimpleRateThrottle):
+class _ScopedThrottle(FailOpenMixin, SimpleRateThrottle):
     scope: str
 
     def get_rate(self) -> str | None:

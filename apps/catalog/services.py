@@ -62,7 +62,7 @@ def _snapshot(product: Product) -> dict[str, Any]:
 
 
 def _after_commit_invalidate(organization_id: uuid.UUID) -> None:
-    transaction.on_commit(lambda: catalog_cache.bump(organization_id))
+    transaction.on_commit(lambda: catalog_cache.bump_after_commit(organization_id))
 
 
 def _unique_slug(organization: Organization, name: str, *, exclude: uuid.UUID | None = None) -> str:

@@ -17,6 +17,8 @@ from django_guid import get_guid
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import set_rollback
 
+from apps.core.outages import is_dependency_down
+
 logger = logging.getLogger("olympus.errors")
 
 
@@ -116,10 +118,26 @@ def _drf_message(detail: Any, fallback: str) -> str:
     return fallback
 
 
+def _retry_after() -> dict[str, str]:
+    from django.conf import settings
+
+    return {"Retry-After": str(settings.DEPENDENCY_RETRY_AFTER_SECONDS)}
+
+
 def describe_exception(exc: BaseException) -> ErrorInfo:
     """Map any exception to status, code, message and details (no internals for 5xx)."""
+    if isinstance(exc, ServiceUnavailable):
+        return ErrorInfo(exc.http_status, exc.code, exc.message, exc.details, _retry_after())
     if isinstance(exc, ApplicationError):
         return ErrorInfo(exc.http_status, exc.code, exc.message, exc.details)
+    if is_dependency_down(exc):
+        return ErrorInfo(
+            503,
+            "SERVICE_UNAVAILABLE",
+            "A service this request needs is temporarily unavailable; retry shortly.",
+            {},
+            _retry_after(),
+        )
     if isinstance(exc, django_exceptions.RequestDataTooBig):
         return ErrorInfo(413, "PAYLOAD_TOO_LARGE", "The request body is too large.")
     if isinstance(exc, Http404 | django_exceptions.ObjectDoesNotExist):
@@ -169,7 +187,10 @@ def error_response(info: ErrorInfo) -> JsonResponse:
 
 
 def log_if_server_error(exc: BaseException, info: ErrorInfo) -> None:
-    if info.status >= 500:
+    if info.status == 503 and is_dependency_down(exc):
+        # An outage, not a bug: one line per request, no traceback.
+        logger.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
+    elif info.status >= 500:
         logger.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
 
 

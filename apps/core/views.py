@@ -115,6 +115,13 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's own 400s (a Host header we do not serve, a malformed request) in the envelope."""
+    if _wants_json(request):
+        return error_response(ErrorInfo(400, "VALIDATION_ERROR", "Bad request."))
+    return defaults.bad_request(request, exception)
+
+
 def handler500(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return error_response(ErrorInfo(500, "INTERNAL_ERROR", "An internal error occurred; it has been logged."))

@@ -16,7 +16,9 @@ from typing import Any
 from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
+from rest_framework.throttling import BaseThrottle
+
+from apps.core.throttles import AnonRateThrottle, UserRateThrottle
 
 
 class _RatesPerRequest:

@@ -74,12 +74,20 @@ class GraphQLView(StrawberryGraphQLView):
 
     def get_context(self, request: HttpRequest, response: HttpResponse) -> GraphQLContext:  # type: ignore[override]
         auth_error, token = request._graphql_auth  # type: ignore[attr-defined]
+        request._graphql_response = response  # type: ignore[attr-defined]
         return GraphQLContext(request=request, response=response, auth_error=auth_error, auth_token=token)
 
     def process_result(self, request: HttpRequest, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
-            data["errors"] = [format_error(error) for error in result.errors]
+            errors = [format_error(error) for error in result.errors]
+            data["errors"] = list(errors)
+            # A dependency outage (database, Redis) answers as REST does: 503 with Retry-After.
+            if any(error["extensions"]["code"] == "SERVICE_UNAVAILABLE" for error in errors):
+                response = getattr(request, "_graphql_response", None)
+                if response is not None:
+                    response.status_code = 503
+                    response["Retry-After"] = str(settings.DEPENDENCY_RETRY_AFTER_SECONDS)
         if result.extensions:
             data["extensions"] = result.extensions
         return data

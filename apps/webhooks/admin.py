@@ -71,7 +71,7 @@ class WebhookAttemptInline(admin.TabularInline):
     model = WebhookAttempt
     extra = 0
     can_delete = False
-    fields = ("created_at", "status_code", "latency_ms", "succeeded", "error", "response_body")
+    fields = ("created_at", "state", "status_code", "latency_ms", "succeeded", "error", "response_body")
     readonly_fields = fields
     ordering = ("created_at", "id")
 

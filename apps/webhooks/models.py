@@ -116,9 +116,21 @@ class WebhookDelivery(BaseModel):
 
 
 class WebhookAttempt(models.Model):
-    """One HTTP request of a delivery and what came back (or why nothing did)."""
+    """One HTTP request of a delivery and what came back (or why nothing did).
+
+    The row is written before the request goes out (``sending``) and closed
+    after it (``finished``); one still ``sending`` when the delivery is claimed
+    again was cut off (worker killed mid-request) and becomes ``interrupted``.
+    """
+
+    class State(models.TextChoices):
+        SENDING = "sending", "sending"
+        FINISHED = "finished", "finished"
+        INTERRUPTED = "interrupted", "interrupted"
 
     id = models.BigAutoField(primary_key=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.FINISHED)
+    finished_at = models.DateTimeField(null=True, blank=True)
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     url = models.URLField(max_length=2000)

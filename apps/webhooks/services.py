@@ -349,8 +349,16 @@ def retry_delay(*, attempt: int, retry_after: float | None = None) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _claim(delivery_id: uuid.UUID | str) -> WebhookDelivery | None:
-    """Lock a due pending delivery, count the attempt and lease it; None if not due or taken."""
+INTERRUPTED_ERROR = "Interrupted: the sender stopped before the receiver's answer was recorded."
+
+
+def _claim(delivery_id: uuid.UUID | str) -> tuple[WebhookDelivery, WebhookAttempt] | None:
+    """Lock a due pending delivery, count the attempt, lease it and open its attempt row
+    (``sending``) before any request goes out; None if not due or taken.
+
+    An attempt of this delivery still ``sending`` was cut off by a crash (its lease ran out):
+    it is closed as ``interrupted``.
+    """
     now = timezone.now()
     with transaction.atomic():
         delivery = (
@@ -361,21 +369,28 @@ def _claim(delivery_id: uuid.UUID | str) -> WebhookDelivery | None:
         )
         if delivery is None:
             return None
+        WebhookAttempt.objects.filter(delivery=delivery, state=WebhookAttempt.State.SENDING).update(
+            state=WebhookAttempt.State.INTERRUPTED, finished_at=now, error=INTERRUPTED_ERROR
+        )
         delivery.attempts += 1
         delivery.last_attempt_at = now
         delivery.next_attempt_at = now + timedelta(seconds=settings.WEBHOOK_SEND_LEASE_SECONDS)
         delivery.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at", "updated_at"])
-    return delivery
+        attempt = WebhookAttempt.objects.create(
+            delivery=delivery, created_at=now, url=delivery.endpoint.url, state=WebhookAttempt.State.SENDING
+        )
+    return delivery, attempt
 
 
 def webhook_delivery_attempt(*, delivery_id: uuid.UUID | str) -> AttemptResult | None:
     """Make the next attempt of a due delivery; None when it is not due (already sent, leased, replayed)."""
-    delivery = _claim(delivery_id)
-    if delivery is None:
+    claimed = _claim(delivery_id)
+    if claimed is None:
         return None
+    delivery, attempt = claimed
     endpoint = delivery.endpoint
     if not endpoint.is_active and delivery.event_type != PING:
-        return _record(delivery, response=None, error="The endpoint is disabled.", latency_ms=0, final=True)
+        return _record(delivery, attempt, response=None, error="The endpoint is disabled.", latency_ms=0, final=True)
     body = _body(delivery.payload)
     headers = signing.signature_headers(
         secrets_=endpoint.signing_secrets(), message_id=str(delivery.pk), timestamp=int(time.time()), body=body
@@ -390,11 +405,12 @@ def webhook_delivery_attempt(*, delivery_id: uuid.UUID | str) -> AttemptResult |
     except transport.SendError as exc:
         error = str(exc)
     latency_ms = response.latency_ms if response else int((time.perf_counter() - started) * 1000)
-    return _record(delivery, response=response, error=error, latency_ms=latency_ms)
+    return _record(delivery, attempt, response=response, error=error, latency_ms=latency_ms)
 
 
 def _record(
     delivery: WebhookDelivery,
+    attempt: WebhookAttempt,
     *,
     response: transport.Response | None,
     error: str,
@@ -408,10 +424,10 @@ def _record(
         # Locked for the write; gone if its endpoint was deleted while the request was out.
         if not WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).exists():
             return AttemptResult(delivery.pk, "deleted", status_code)
-        WebhookAttempt.objects.create(
-            delivery=delivery,
-            created_at=now,
-            url=delivery.endpoint.url,
+        # Close the attempt the claim opened before the request went out.
+        WebhookAttempt.objects.filter(pk=attempt.pk).update(
+            state=WebhookAttempt.State.FINISHED,
+            finished_at=now,
             status_code=status_code,
             latency_ms=latency_ms,
             response_body=response.body if response else "",

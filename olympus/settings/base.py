@@ -132,7 +132,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_CACHE_DB = env.int("REDIS_CACHE_DB", default=0)
 REDIS_BROKER_DB = env.int("REDIS_BROKER_DB", default=1)
 CACHE_KEY_PREFIX = "olympus"
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": redis_url(REDIS_URL, REDIS_CACHE_DB),
@@ -240,8 +240,8 @@ REST_FRAMEWORK = {
     # Every endpoint: per client IP for anonymous callers, per user otherwise (429 with Retry-After).
     # Views with throttles of their own (login, password reset, ...) use those instead.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "apps.core.throttles.AnonRateThrottle",
+        "apps.core.throttles.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="120/min"),
@@ -307,11 +307,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_RESULT_EXPIRES = 3600
-# An unacknowledged message (its worker died) is handed out again after this many seconds.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Time limits, the visibility timeout and the broker's socket timeouts: see the issue 18 block below.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # Beat reads the schedule below into django-celery-beat's tables (see apps.jobs.beat).
@@ -526,3 +523,55 @@ CROSS_ORIGIN_RESOURCE_POLICY = env.str("CROSS_ORIGIN_RESOURCE_POLICY", default="
 # --- Input limits (issue 14): see docs/api-contract.md --------------------------------
 # JSON bodies (REST and GraphQL, variables included) nest at most this many levels; deeper is a 400.
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
+
+
+# --- issue 18: bounded waits on every dependency; degrade instead of failing ---------------------
+# Every Redis client (cache, throttles, locks, Celery publish and results) gives up after a few
+# hundred milliseconds and does not retry: a paused Redis costs a request one short wait, not seconds.
+from redis.backoff import NoBackoff  # noqa: E402
+from redis.retry import Retry  # noqa: E402
+
+REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.3)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+CACHES["default"]["OPTIONS"].update(
+    {
+        "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
+        "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+        "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 0)},
+    }
+)
+# A 503 for a dependency that is down tells the client when to try again.
+DEPENDENCY_RETRY_AFTER_SECONDS = env.int("DEPENDENCY_RETRY_AFTER_SECONDS", default=5)
+# PostgreSQL: a server that does not answer a connection attempt is given up on after this long.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
+
+# Celery: the longest task is bounded by the hard time limit; a message whose worker died is handed
+# out again once the visibility timeout passes, so it is the time limit plus a margin, not an hour.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=CELERY_TASK_TIME_LIMIT - 60)
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+    # Connecting for a publish: one attempt, then the caller's fallback (the outbox sweep).
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+    # Look for messages of dead workers every few seconds (kombu's default scans every ~100 s),
+    # so a message is handed out again within visibility_timeout + this interval.
+    "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 6)),
+    "unacked_restore_throttle": 1,
+}
+# A retry's countdown is spent unacknowledged in the worker: it must end within the visibility timeout.
+CELERY_RETRY_BACKOFF_MAX = min(600, CELERY_VISIBILITY_TIMEOUT // 2)
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT
+CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 10
+# The result backend reconnects once, not 20 times a second apart (a 19 s publish with Redis stopped).
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+}

