@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.contrib.auth.base_user import AbstractBaseUser
-
+from apps.accounts.models import User
 from apps.catalog import services as catalog_services
 from apps.catalog.models import Product
 from apps.orders import services
@@ -63,7 +62,7 @@ def _demo_products(organization: Organization) -> list[Product]:
     return products
 
 
-def seed_orders(organization: Organization, *, customer: AbstractBaseUser) -> int:
+def seed_orders(organization: Organization, *, customer: User) -> int:
     """Place and move the demo orders that are missing; returns how many were created.
 
     Each service runs its own transaction (the transitions are durable), so

@@ -2,7 +2,7 @@
 
 The order's lifecycle is a django-fsm-2 state machine on ``status``: the
 transition methods below *are* the allowed graph (``protected=True``: nothing
-assigns a status directly). Services in ``services.py`` lock the row, call a
+assigns a status directly). Services in ``services/lifecycle.py`` lock the row, call a
 transition, move stock, audit and publish; the methods here only change the
 order's own fields.
 """

@@ -13,6 +13,7 @@ from apps.core.models import OutboxEvent
 from apps.orders import services
 from apps.orders.errors import InvalidTransition, NotAcceptingOrders
 from apps.orders.models import Order, OrderItem, OrderNumberSequence
+from apps.orders.services import placement
 from apps.orders.tasks import send_order_email
 from apps.orders.tests.factories import ADDRESS, OrderFactory
 from apps.organizations.models import Organization
@@ -170,7 +171,7 @@ def test_placement_is_atomic_when_a_late_step_fails(organization, user, monkeypa
     def broken(event):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(services, "relay_after_commit", broken)
+    monkeypatch.setattr(placement, "relay_after_commit", broken)  # where order_place looks it up
     # when
     with pytest.raises(RuntimeError):
         place(user, organization, (mug, 4))

@@ -15,6 +15,7 @@ from werkzeug import Response
 from apps.core import events
 from apps.webhooks import services, signing
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery
+from apps.webhooks.services.delivery import _claim
 from apps.webhooks.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 
 pytestmark = pytest.mark.django_db
@@ -230,7 +231,7 @@ def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(httpserver, endp
 def test_a_claimed_delivery_is_not_sent_twice(httpserver, endpoint):
     httpserver.expect_request("/hooks").respond_with_data("ok")
     delivery = WebhookDeliveryFactory(endpoint=endpoint)
-    assert services._claim(delivery.id) is not None
+    assert _claim(delivery.id) is not None
     # a duplicate task (redelivered message, sweep) finds it leased
     assert services.webhook_delivery_attempt(delivery_id=delivery.id) is None
     assert [request.headers.get("webhook-id") for request, _ in httpserver.log] == []

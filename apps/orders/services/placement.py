@@ -1,0 +1,262 @@
+"""Place an order: validate the lines, reserve stock, number it gaplessly, write order, items, audit and event.
+
+Lock order is always products before the order-number counter (placement), so placement never deadlocks
+with the transitions (order before products).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
+
+from apps.accounts.models import User
+from apps.audit.services import audit_entry
+from apps.catalog.models import Product
+from apps.catalog.selectors import ProductForSale, products_for_sale
+from apps.catalog.services import stock_reserved
+from apps.core.db import CompiledInsert, jsonb_with, pipeline
+from apps.core.events import relay_after_commit
+from apps.core.exceptions import ValidationError
+from apps.core.models import OutboxEvent
+from apps.entitlements import Limit, usage_period_start
+from apps.entitlements import limit_check as plan_limit_check
+from apps.orders import events
+from apps.orders.errors import NotAcceptingOrders
+from apps.orders.models import FIRST_ORDER_NUMBER, Order, OrderItem, OrderNumberSequence
+from apps.orders.services._common import _audit_values, _payload
+from apps.organizations.models import Organization
+
+MAX_LINES = 100
+MAX_QUANTITY = 1000
+BASIS_POINTS = 10_000
+
+# Foreign keys are not re-validated by full_clean here: the ids come from locked rows.
+_CLEAN_EXCLUDE = ("organization", "user", "order", "product")
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal_cents: int
+    discount_cents: int
+    tax_cents: int
+    shipping_cents: int
+    total_cents: int
+
+
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half up, for non-negative integers (no floats)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def order_totals(*, subtotal_cents: int, settings: Mapping[str, Any], discount_cents: int = 0) -> Totals:
+    """Tax at the organization's rate (basis points, rounded half up once per order) plus flat shipping."""
+    taxable = subtotal_cents - discount_cents
+    tax = divide_half_up(taxable * int(settings.get("tax_rate_bps", 0)), BASIS_POINTS)
+    shipping = int(settings.get("flat_shipping_cents", 0))
+    return Totals(subtotal_cents, discount_cents, tax, shipping, taxable + tax + shipping)
+
+
+def merge_lines(items: Iterable[Mapping[str, Any]]) -> dict[uuid.UUID, int]:
+    """``[{product, quantity}]`` → ``{product_id: quantity}`` in first-seen order, duplicates added up.
+
+    At most ``MAX_LINES`` lines; each quantity, and each merged quantity, from 1 to ``MAX_QUANTITY``.
+    """
+    items = list(items)
+    if not items:
+        raise ValidationError(details={"items": ["Order at least one product."]})
+    if len(items) > MAX_LINES:
+        raise ValidationError(details={"items": [f"At most {MAX_LINES} lines per order."]})
+    merged: dict[uuid.UUID, int] = {}
+    errors: list[str] = []
+    for line in items:
+        try:
+            product_id = uuid.UUID(str(line["product"]))
+            quantity = int(line["quantity"])
+        except (KeyError, TypeError, ValueError):
+            errors.append("Each line needs a product id and a quantity.")
+            continue
+        if not 1 <= quantity <= MAX_QUANTITY:
+            errors.append(f"Quantity of {product_id} must be from 1 to {MAX_QUANTITY}.")
+            continue
+        merged[product_id] = merged.get(product_id, 0) + quantity
+    errors += [
+        f"Quantity of {product_id} must be from 1 to {MAX_QUANTITY} (duplicate lines are added up)."
+        for product_id, quantity in merged.items()
+        if quantity > MAX_QUANTITY
+    ]
+    if errors:
+        raise ValidationError(details={"items": errors})
+    return merged
+
+
+def _sellable_products(
+    *, organization: Organization, lines: Mapping[uuid.UUID, int]
+) -> dict[uuid.UUID, ProductForSale]:
+    """The lines' products; 400 unless all are active, ours and priced in the organization's currency.
+
+    A plain read, before any lock: a bad line is refused without touching
+    stock, and another tenant's stock never shows in an error.
+    """
+    products = products_for_sale(organization_id=organization.pk, product_ids=list(lines))
+    unavailable = [str(pk) for pk in lines if pk not in products or products[pk].status != Product.Status.ACTIVE]
+    if unavailable:
+        raise ValidationError(
+            "Some products cannot be ordered.",
+            details={"items": [f"Product {pk} is not available from this organization." for pk in unavailable]},
+        )
+    currencies = sorted({p.currency for p in products.values()})
+    expected = (organization.settings or {}).get("currency", "USD")
+    if currencies != [expected]:
+        raise ValidationError(
+            "Products must share the organization's currency.",
+            details={"items": [f"All products must be priced in {expected}; got {', '.join(currencies)}."]},
+        )
+    return products
+
+
+def _take_order_number(cursor: Any, organization_id: uuid.UUID) -> None:
+    """Take the organization's next order number (read it with ``cursor.fetchone()``).
+
+    The counter row stays locked until the caller commits.
+    """
+    table = OrderNumberSequence._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {table} (organization_id, last_number) VALUES (%s, %s) "  # noqa: S608 - our table name
+        f"ON CONFLICT (organization_id) DO UPDATE SET last_number = {table}.last_number + 1 "
+        "RETURNING last_number",
+        [organization_id, FIRST_ORDER_NUMBER],
+    )
+
+
+def _current_order_number(organization_id: uuid.UUID) -> RawSQL:
+    """The counter's value as SQL: after :func:`_take_order_number` in the same transaction, the number it took."""
+    table = OrderNumberSequence._meta.db_table
+    return RawSQL(  # noqa: S611 - a constant statement; the id is a parameter
+        f"SELECT last_number FROM {table} WHERE organization_id = %s",  # noqa: S608 - our table name
+        [organization_id],
+        output_field=OrderNumberSequence._meta.get_field("last_number"),
+    )
+
+
+def _snapshot(product: ProductForSale) -> dict[str, Any]:
+    return {
+        "id": str(product.id),
+        "name": product.name,
+        "slug": product.slug,
+        "sku": product.sku,
+        "price_cents": product.price_cents,
+        "currency": product.currency,
+        "attributes": product.attributes,
+    }
+
+
+def order_place(
+    *,
+    user: User,
+    organization: Organization,
+    items: Iterable[Mapping[str, Any]],
+    shipping_address: Mapping[str, Any],
+    billing_address: Mapping[str, Any] | None = None,
+    customer_notes: str = "",
+    metadata: Mapping[str, Any] | None = None,
+) -> Order:
+    """Place a pending order for ``user`` with ``organization``.
+
+    Rules: products active, of this organization, priced in its currency;
+    1-100 lines, quantities 1-1000, duplicate lines merged. Stock of tracked
+    products is reserved for every line or none (:class:`InsufficientStock`,
+    409, lists what is available). Totals: subtotal from the snapshots, tax at
+    ``tax_rate_bps`` rounded half up once per order, flat shipping. The order,
+    items, stock changes, audit entry and ``order.created`` event commit
+    together. Prices and snapshots are those read just before the stock is
+    locked (a price edited in that instant applies to the next order).
+
+    Not ``durable``: the Idempotency-Key wrapper runs it inside its own
+    transaction, so the order and the stored response commit together.
+    """
+    lines = merge_lines(items)
+    if organization.status != Organization.Status.ACTIVE or organization.deleted_at is not None:
+        raise NotAcceptingOrders()
+    if not shipping_address:
+        raise ValidationError(details={"shipping_address": ["A shipping address is required."]})
+    with transaction.atomic(), pipeline():
+        # Everything that needs no lock first: concurrent orders queue on the product
+        # rows and on the counter row only for the few writes after them.
+        products = _sellable_products(organization=organization, lines=lines)
+        subtotal = sum(products[pk].price_cents * quantity for pk, quantity in lines.items())
+        totals = order_totals(subtotal_cents=subtotal, settings=organization.settings or {})
+        order = Order(
+            organization=organization,
+            user=user,
+            customer_email=getattr(user, "email", "") or "",
+            currency=products[next(iter(lines))].currency,
+            shipping_address=dict(shipping_address),
+            billing_address=dict(billing_address or shipping_address),
+            customer_notes=customer_notes,
+            metadata=dict(metadata or {}),
+            **vars(totals),
+        )
+        order.full_clean(exclude=[*_CLEAN_EXCLUDE, "order_number"], validate_unique=False, validate_constraints=False)
+        order_items = [
+            OrderItem(
+                order=order,
+                product_id=pk,
+                position=position,
+                product_snapshot=_snapshot(products[pk]),
+                quantity=quantity,
+                unit_price_cents=products[pk].price_cents,
+                total_cents=products[pk].price_cents * quantity,
+            )
+            for position, (pk, quantity) in enumerate(lines.items())
+        ]
+        audit_items = [
+            {"product": str(i.product_id), "quantity": i.quantity, "unit_price_cents": i.unit_price_cents}
+            for i in order_items
+        ]
+        # The order, its audit entry and its event are compiled now, before any lock: their
+        # order number is a SQL expression that reads the counter row when they are inserted,
+        # after the counter update below, so the locked part runs only precompiled statements.
+        entry = audit_entry(
+            action="order.created",
+            resource_type="order",
+            resource_id=order.pk,
+            organization=organization,
+            actor=user,
+            new_values={**_audit_values(order), **vars(totals), "items": audit_items},
+        )
+        new_values = cast(dict[str, Any], entry.new_values)
+        payload = _payload(order, total_cents=order.total_cents, currency=order.currency)
+        event = OutboxEvent(event_type=events.ORDER_CREATED, organization_id=organization.pk, payload=payload)
+        number = _current_order_number(organization.pk)
+        order.order_number = number
+        entry.new_values = jsonb_with(new_values, order_number=number)
+        event.payload = jsonb_with(payload, order_number=number)
+        inserts = [CompiledInsert(order), CompiledInsert(entry), CompiledInsert(event)]
+        # The items go in before the order row (their foreign key is checked at commit).
+        CompiledInsert(*order_items).execute()
+        # Locks, in this order for every placement: products (primary-key order), then the
+        # counter, held until commit. The stock lines are checked after the writes below are
+        # sent, so that the locked part is one round trip, then the commit.
+        with connection.cursor() as counter:
+            with stock_reserved(quantities=lines):
+                _take_order_number(counter, organization.pk)
+                # The counter's row lock serializes an organization's placements, so this count is exact.
+                plan_limit_check(
+                    organization=organization,
+                    limit=Limit.ORDERS_PER_MONTH,
+                    current=lambda: Order.objects.filter(
+                        organization=organization, created_at__gte=usage_period_start(organization=organization)
+                    ).count(),
+                )
+                for insert in inserts:
+                    insert.execute()
+                relay_after_commit(event)
+            order_number = int(counter.fetchone()[0])
+    order.order_number = new_values["order_number"] = payload["order_number"] = order_number
+    entry.new_values, event.payload = new_values, payload
+    return order
