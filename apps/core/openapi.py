@@ -117,8 +117,10 @@ class AutoSchema(_AutoSchema):
                 # Every resource id is a UUID; a malformed one is 404 like a missing one.
                 parameter["schema"] = {"type": "string", "format": "uuid"}
             if parameter["in"] == "query":
-                # An empty filter, ordering or page size means "not given" (django-filter's and our rule).
-                parameter["allowEmptyValue"] = True
+                # An empty filter or ordering means "not given" (django-filter's rule); an empty page
+                # size is malformed, a 400 like any other non-integer.
+                if parameter["name"] != "page_size":
+                    parameter["allowEmptyValue"] = True
                 if parameter.get("schema", {}).get("format") == "date-time":
                     parameter["schema"]["pattern"] = DATETIME_PATTERN
                 max_length = self._filter_max_length(parameter["name"])

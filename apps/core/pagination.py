@@ -20,9 +20,8 @@ class CursorPagination(pagination.CursorPagination):
     def get_page_size(self, request):
         size = self.page_size
         # Every value sent counts (``?page_size=x&page_size=10`` is refused, not half-read).
+        # An empty value is malformed too (not "not given"): the schema says integer, without allowEmptyValue.
         for raw in request.query_params.getlist(self.page_size_query_param):
-            if raw == "":
-                continue
             try:
                 size = int(raw)
             except ValueError:
