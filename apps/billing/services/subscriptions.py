@@ -21,13 +21,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.audit.services import UNSET, record
+from apps.audit.services import UNSET, record_and_publish
 from apps.billing import events
 from apps.billing.errors import PaymentProviderUnavailable, UnprocessableStripeEvent
 from apps.billing.models import TERMINAL_STATUSES, BillingInterval, Plan, Subscription
 from apps.billing.services.plans import live_subscription, organization_plan, organization_plan_apply
 from apps.billing.stripe_api import as_dict, stripe_client, stripe_errors
-from apps.core.events import publish_event
 from apps.core.exceptions import Conflict
 from apps.core.services import model_update
 from apps.organizations.models import Organization
@@ -173,7 +172,7 @@ def subscription_apply(
                 return subscription
         subscription.organization = organization
         organization_plan_apply(organization=organization, actor=actor)
-        record(
+        record_and_publish(
             action=action,
             resource_type="subscription",
             resource_id=subscription.pk,
@@ -181,11 +180,8 @@ def subscription_apply(
             old_values=_plain(old_values),
             new_values=_plain(new_values),
             actor=actor,
-        )
-        publish_event(
             event_type=events.SUBSCRIPTION_UPDATED,
             payload=_event_payload(subscription, previous_plan=previous_plan),
-            organization_id=organization.pk,
         )
     return subscription
 

@@ -13,8 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.audit.services import record, record_and_publish
-from apps.core.events import publish_event
+from apps.audit.services import record_and_publish
 from apps.core.exceptions import Conflict, NotFound, PermissionDenied
 from apps.core.services import model_update
 from apps.entitlements import Limit
@@ -78,19 +77,17 @@ def invitation_create(*, actor: User, organization: Organization, email: str, ro
         )
         invitation.full_clean(validate_constraints=False)
         invitation.save(force_insert=True)
-        record(
+        # The event's outbox handler emails the invitation (apps.organizations.events).
+        record_and_publish(
             action="invitation.created",
             resource_type="invitation",
             resource_id=invitation.pk,
             organization=organization,
             new_values=_invitation_values(invitation),
             actor=actor,
-        )
-        publish_event(
             event_type=events.INVITATION_CREATED,
             payload={"invitation_id": str(invitation.pk), "email": email, "role": role},
-            organization_id=organization.pk,
-        )  # its outbox handler emails the invitation (apps.organizations.events)
+        )
     return invitation
 
 
@@ -134,7 +131,8 @@ def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
             fields=["expires_at"],
             data={"expires_at": timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)},
         )
-        record(
+        # The event's outbox handler emails the new link.
+        record_and_publish(
             action="invitation.resent",
             resource_type="invitation",
             resource_id=locked.pk,
@@ -142,12 +140,9 @@ def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
             old_values=changes.old,
             new_values=changes.new,
             actor=actor,
-        )
-        publish_event(
             event_type=events.INVITATION_RESENT,
             payload={"invitation_id": str(locked.pk), "email": locked.email, "role": locked.role},
-            organization_id=locked.organization_id,
-        )  # its outbox handler emails the new link
+        )
     return locked
 
 
