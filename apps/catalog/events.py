@@ -12,7 +12,7 @@ from apps.organizations import events as organization_events
 def invalidate_organization_reads(event: OutboxEvent) -> None:
     """A renamed, deleted or restored organization changes what its product lists show."""
     if event.organization_id:
-        catalog_cache.bump(event.organization_id)
+        catalog_cache.bump_structure(event.organization_id)
 
 
 @event_handler("product.created")

@@ -186,3 +186,10 @@ def usage_period_start(*, organization: Any, now: datetime | None = None) -> dat
     zone = zoneinfo.ZoneInfo((organization.settings or {}).get("timezone") or "UTC")
     local = (now or timezone.now()).astimezone(zone)
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def rate_limit_factor(*, plan_code: str) -> float:
+    """How much a plan raises a signed-in caller's API rates (``RATE_LIMIT_PLAN_FACTORS``; 1.0 when unnamed)."""
+    from django.conf import settings
+
+    return max(1.0, float(getattr(settings, "RATE_LIMIT_PLAN_FACTORS", {}).get(plan_code, 1.0)))

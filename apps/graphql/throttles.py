@@ -1,8 +1,8 @@
 """REST's throttles, applied to GraphQL: the same classes, rates and Redis counters.
 
 Every POST or GET to ``/graphql`` counts once against the caller's ``user``
-rate (anonymous callers: the ``anon`` rate per client IP), the buckets the
-REST ``UserRateThrottle``/``AnonRateThrottle`` use. The ``login`` and
+rate (anonymous callers: the ``anon`` rate per client IP), the buckets REST's
+``TieredRateThrottle`` uses (one Redis round trip, RateLimit-* headers). The ``login`` and
 ``register`` mutations also count against the accounts app's own throttles
 (per IP and per email), exactly as their REST endpoints do.
 """
@@ -15,30 +15,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
-from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from apps.core.throttles import AnonRateThrottle, UserRateThrottle
+from apps.core.throttles import TieredRateThrottle
 
-
-class _RatesPerRequest:
-    """Read the rate from settings on every request (DRF binds it at import), so overrides apply."""
-
-    scope: str
-
-    def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-
-class GraphQLUserThrottle(_RatesPerRequest, UserRateThrottle):
-    pass
-
-
-class GraphQLAnonThrottle(_RatesPerRequest, AnonRateThrottle):
-    pass
-
-
-REQUEST_THROTTLES: tuple[type[BaseThrottle], ...] = (GraphQLUserThrottle, GraphQLAnonThrottle)
+REQUEST_THROTTLES: tuple[type[BaseThrottle], ...] = (TieredRateThrottle,)
 
 
 def check_throttles(request: Any, throttles: Iterable[type[BaseThrottle]]) -> None:

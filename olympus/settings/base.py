@@ -33,7 +33,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
 
 # --- services ----------------------------------------------------------------
 # Set by the environment, or by olympus.bootstrap (embedded servers) in development.
@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",  # issue 15: Content-Security-Policy, and the cross-origin headers below
     "apps.core.headers.CrossOriginMiddleware",
     "apps.core.middleware.AccessLogMiddleware",
+    "apps.core.throttles.RateLimitHeadersMiddleware",
     "apps.core.middleware.ApiErrorMiddleware",
     "apps.core.middleware.PlainNotFoundMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -182,6 +183,16 @@ ACCOUNTS_RETENTION = timedelta(days=env.int("ACCOUNTS_RETENTION_DAYS", default=3
 # Login and password reset, per IP and per email: "<count>/<n><s|m|h|d>".
 AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="10/5m")
 REGISTER_THROTTLE_RATE = env.str("REGISTER_THROTTLE_RATE", default="20/h")
+# Cross-organization product lists are fresh this long, then served stale while one process refreshes.
+CATALOG_SHARED_LIST_FRESH_SECONDS = env.float("CATALOG_SHARED_LIST_FRESH_SECONDS", default=10.0)
+# How much each plan raises a signed-in caller's API rates ("plan=factor,..."; unnamed plans: 1).
+RATE_LIMIT_PLAN_FACTORS = {
+    code.strip(): float(factor)
+    for code, _, factor in (
+        item.partition("=") for item in env.list("RATE_LIMIT_PLAN_FACTORS", default=["pro=2", "enterprise=10"])
+    )
+    if code.strip()
+}
 
 # --- i18n / time ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -216,7 +227,8 @@ DJANGO_GUID = {
     "GUID_HEADER_NAME": "X-Request-ID",
     "VALIDATE_GUID": True,
     "RETURN_HEADER": True,
-    "EXPOSE_HEADER": True,
+    # corsheaders exposes it (CORS_EXPOSE_HEADERS): django-guid's own exposure would replace that whole list.
+    "EXPOSE_HEADER": False,
     "UUID_LENGTH": 32,
     "UUID_FORMAT": "hex",
 }
@@ -237,15 +249,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "apps.core.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
-    # Every endpoint: per client IP for anonymous callers, per user otherwise (429 with Retry-After).
-    # Views with throttles of their own (login, password reset, ...) use those instead.
-    "DEFAULT_THROTTLE_CLASSES": [
-        "apps.core.throttles.AnonRateThrottle",
-        "apps.core.throttles.UserRateThrottle",
-    ],
+    # Every endpoint: per client IP for anonymous callers, per user otherwise, plus the view's own tier
+    # (product creation, webhook management); one Redis round trip (apps/core/throttles.py), 429 with
+    # Retry-After, RateLimit-* headers. Views with throttles of their own (login, ...) use those instead.
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.throttles.TieredRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("API_THROTTLE_ANON", default="120/min"),
-        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        "anon": env.str("API_THROTTLE_ANON", default="100/min"),
+        "user": env.str("API_THROTTLE_USER", default="1000/min"),
+        "product_create": env.str("API_THROTTLE_PRODUCT_CREATE", default="30/min"),
+        "webhook_manage": env.str("API_THROTTLE_WEBHOOK_MANAGE", default="100/min"),
         "login_ip": AUTH_THROTTLE_RATE,
         "login_email": AUTH_THROTTLE_RATE,
         "password_reset_ip": AUTH_THROTTLE_RATE,

@@ -6,7 +6,10 @@ Benchmarks run against the development database inside a transaction that is
 rolled back, so they leave nothing behind; one marked ``commits = True`` (it
 needs a server process to see its data) runs outside it and removes its own
 data. :func:`serve` and :func:`load` give HTTP benchmarks a real gunicorn and
-a load generator in another process (``tools.bench.loadgen``).
+a load generator in another process: ``wrk`` when it is installed, else
+``tools.bench.loadgen`` (with a warning: it takes a large share of the CPU).
+Each :func:`load` also reports the generator's CPU share of the machine, so a
+saturated generator is not mistaken for a fast server.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import contextlib
 import importlib
 import json
 import os
+import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -89,12 +94,89 @@ def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Itera
         server.wait(timeout=30)
 
 
+# wrk: one thread (it drives a few connections with a fraction of a core), unique paths for {n},
+# and one JSON line of figures when done. Requests answered with a status >= 400 count as errors.
+WRK_SCRIPT = """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function init(args)
+  template = args[1]
+  counter = 0
+end
+function request()
+  counter = counter + 1
+  local path = string.gsub(template, "{n}", tostring(tid) .. "-" .. tostring(counter))
+  return wrk.format("GET", path, {Host = "localhost"})
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK {"requests": %d, "errors": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, e.connect + e.read + e.write + e.status + e.timeout, summary.duration,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+_warned = False
+
+
+def generator() -> str:
+    """``wrk`` when installed, else ``python`` (warned once, with how to install wrk)."""
+    global _warned  # noqa: PLW0603 - one warning per run
+    if shutil.which("wrk"):
+        return "wrk"
+    if not _warned:
+        _warned = True
+        print(
+            "\nWARNING: wrk is not installed; falling back to the Python load generator, which takes a large "
+            "share of the CPU (figures are lower and noisier). Install wrk: `sudo apt-get install wrk` "
+            "(Debian/Ubuntu), `brew install wrk` (macOS).",
+            file=sys.stderr,
+            flush=True,
+        )
+    return "python"
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def load(port: int, path: str, *, seconds: float = 5.0, concurrency: int = 4) -> dict[str, float]:
-    """Run the load generator in its own process against ``path``; return its figures."""
-    command = [sys.executable, "-m", "tools.bench.loadgen", "--port", str(port), "--path", path]
-    command += ["--seconds", str(seconds), "--concurrency", str(concurrency)]
-    out = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=True)  # noqa: S603
-    return json.loads(out.stdout)
+    """Run the load generator in its own process against ``path``; return its figures.
+
+    ``{n}`` in ``path`` becomes a unique token per request. ``generator_cpu_share`` is the
+    generator's CPU time over the window's wall time times the machine's cores.
+    """
+    tool = generator()
+    cpu_before, wall_before = _children_cpu(), time.perf_counter()
+    if tool == "wrk":
+        script = BASE_DIR / ".data" / "bench-wrk.lua"
+        script.parent.mkdir(parents=True, exist_ok=True)
+        script.write_text(WRK_SCRIPT)
+        command = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "30s"]
+        command += ["-s", str(script), f"http://127.0.0.1:{port}/", "--", path]
+        out = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=True)  # noqa: S603
+        line = next(line for line in out.stdout.splitlines() if line.startswith("WRK "))
+        raw = json.loads(line[4:])
+        elapsed = raw["duration_us"] / 1e6
+        figures = {
+            "requests": raw["requests"],
+            "errors": raw["errors"],
+            "rps": round(raw["requests"] / elapsed, 1) if elapsed else 0.0,
+            "p50_ms": round(raw["p50_us"] / 1000, 2),
+            "p99_ms": round(raw["p99_us"] / 1000, 2),
+        }
+    else:
+        command = [sys.executable, "-m", "tools.bench.loadgen", "--port", str(port), "--path", path]
+        command += ["--seconds", str(seconds), "--concurrency", str(concurrency)]
+        out = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=True)  # noqa: S603
+        figures = json.loads(out.stdout)
+    wall = time.perf_counter() - wall_before
+    figures["generator_cpu_share"] = round((_children_cpu() - cpu_before) / (wall * (os.cpu_count() or 1)), 3)
+    return figures
 
 
 def main() -> int:

@@ -23,12 +23,13 @@ from apps.billing.models import LIVE_STATUSES, BillingInterval, Feature, Limit, 
 from apps.billing.plans_seed import DEFAULT_PLAN_CODE, PLANS
 from apps.billing.stripe_api import stripe_client, stripe_errors
 from apps.core.services import model_update
-from apps.entitlements import PlanName, organization_features, organization_limit, usage_period_start
+from apps.entitlements import PlanName, organization_features, organization_limit, rate_limit_factor, usage_period_start
 from apps.entitlements import feature_enabled as plan_feature_enabled
 from apps.entitlements import feature_require as plan_feature_require
 from apps.entitlements import limit_check as plan_limit_check
 from apps.entitlements import limit_lock as plan_limit_lock
 from apps.organizations.models import Organization
+from apps.organizations.selectors import scope_to_organization
 
 
 def default_plan() -> Plan:
@@ -106,6 +107,19 @@ class PlanTable:
             .first()
         )
         return PlanName(code=plan.code, name=plan.name) if plan else None
+
+
+def user_rate_limit_factor(user: Any) -> float:
+    """How much the plans of the user's organizations raise their API rates: the highest (one query).
+
+    Registered with ``apps.core.throttles``; read only when a base rate would refuse the user.
+    """
+    codes = set(
+        scope_to_organization(Subscription.objects.filter(status__in=LIVE_STATUSES), user=user).values_list(
+            "plan__code", flat=True
+        )
+    )
+    return max((rate_limit_factor(plan_code=code) for code in codes), default=1.0)
 
 
 def organization_plan_apply(*, organization: Organization, actor: AbstractBaseUser | None | Any = UNSET) -> Plan:

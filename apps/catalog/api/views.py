@@ -48,6 +48,8 @@ class ProductViewSet(viewsets.GenericViewSet):
     ordering_fields = ("name", "price_cents", "created_at")
     ordering = ("-created_at",)
     pagination_class = ProductPagination
+    # Creating products also counts against its own tier (apps/core/throttles.py).
+    rate_limit_tiers = {"create": "product_create"}
     lookup_value_regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
     def get_permissions(self):
@@ -60,23 +62,14 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     # --- reads -------------------------------------------------------------------
 
+    @property
+    def rate_limit_deferred(self) -> bool:
+        # The list checks the caller's rate limits in the same Redis round trip as its cache read.
+        return self.action == "list"
+
     def list(self, request):
         member_of = selectors.member_organization_ids(user=request.user)
-        organization_param = request.query_params.get("organization")
-        if organization_param:
-            organization_id = catalog_cache.organization_ref(organization_param, selectors.resolve_organization)
-            scopes = [str(organization_id)] if organization_id else [catalog_cache.GLOBAL]
-            view = "member" if organization_id in member_of else "public"
-        else:
-            scopes = [catalog_cache.GLOBAL]
-            view = sorted(str(i) for i in member_of) or "public"
-        key = catalog_cache.make_key(
-            "list",
-            catalog_cache.versions(scopes),
-            view,
-            request.build_absolute_uri("/"),
-            sorted(request.query_params.lists()),
-        )
+        organization = request.query_params.get("organization") or None
 
         def compute() -> bytes:
             # Invalid filters never reach the cache, so they are checked on a miss only.
@@ -94,8 +87,21 @@ class ProductViewSet(viewsets.GenericViewSet):
             data = self.paginator.get_paginated_response(represent_rows(page, member_of)).data
             return JSONRenderer().render(data)
 
-        # The page is cached as rendered JSON: a hit costs a few Redis reads and no encoding.
-        body = catalog_cache.get_or_compute(key, "list", compute)
+        # The page is cached as rendered JSON: a hit is one Redis round trip (rate limits included).
+        body = catalog_cache.list_page(
+            request,
+            self,
+            organization=organization,
+            member_of=member_of,
+            material=[
+                # One organization's page: member or public view (chosen in the script); all: the caller's set.
+                "" if organization else sorted(str(i) for i in member_of) or "public",
+                request.build_absolute_uri("/"),
+                sorted(request.query_params.lists()),
+            ],
+            resolve=selectors.resolve_organization,
+            compute=compute,
+        )
         return HttpResponse(body, content_type="application/json")
 
     def retrieve(self, request, pk=None):

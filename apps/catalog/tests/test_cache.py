@@ -151,3 +151,125 @@ def test_fast_list_rows_match_the_serializer(api_client_for, member, organizatio
     context = {"member_of": frozenset({organization.id})}
     assert rows[str(mine.id)] == ProductOutputSerializer(mine, context=context).data
     assert rows[str(theirs.id)] == ProductOutputSerializer(theirs, context=context).data
+
+
+# --- one round trip on a hit; invalidation scoped to the organization that changed (issues 19, 21) -----
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Counts what is sent to Redis: one call per command, or per pipeline (a spy: the commands still run)."""
+    import redis.connection
+
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def spy(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", spy)
+    return sent
+
+
+def test_a_cached_page_is_one_redis_round_trip_with_the_rate_limits(
+    api_client, organization, round_trips, django_assert_num_queries
+):
+    ProductFactory.create_batch(2, organization=organization)
+    api_client.get(f"{URL}?organization=acme")
+    round_trips.clear()
+    with django_assert_num_queries(0):
+        response = api_client.get(f"{URL}?organization=acme")
+    assert len(response.json()["results"]) == 2
+    assert response["RateLimit-Limit"]  # the buckets were checked in the same call
+    assert len(round_trips) == 1
+
+
+def test_a_miss_takes_the_lock_in_the_same_round_trip_and_stores_in_one_more(api_client, organization, round_trips):
+    ProductFactory(organization=organization)
+    api_client.get(f"{URL}?organization=acme")  # the organization filter is resolved and remembered
+    round_trips.clear()
+    api_client.get(f"{URL}?organization=acme&page_size=7")  # a new page: a miss
+    assert len(round_trips) == 2  # script (rate limits, versions, page, lock) + one pipeline (page, unlock)
+
+
+def test_an_order_in_one_organization_leaves_another_organizations_cached_list_a_hit(
+    api_client, member, organization, other_organization, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from apps.orders import services as order_services
+    from apps.orders.tests.factories import ADDRESS
+
+    sold = ProductFactory(organization=organization, inventory_quantity=10)
+    ProductFactory(organization=other_organization)
+    globex_url = f"{URL}?organization=globex"
+    before = api_client.get(globex_url).json()
+    shared_before = api_client.get(URL).json()
+    # when: an order in acme changes acme's stock
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.order_place(
+            user=member,
+            organization=organization,
+            items=[{"product": sold.pk, "quantity": 1}],
+            shipping_address=ADDRESS,
+        )
+    # then: globex's page and the cross-tenant page are still hits
+    hits = cache_count("list", "hit")
+    with django_assert_num_queries(0):
+        assert api_client.get(globex_url).json() == before
+        assert api_client.get(URL).json() == shared_before
+    assert cache_count("list", "hit") == hits + 2
+
+
+def test_a_product_write_invalidates_only_its_organization(
+    api_client, organization, other_organization, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(organization=organization)
+    ProductFactory(organization=other_organization)
+    acme_before = api_client.get(f"{URL}?organization=acme").json()
+    api_client.get(f"{URL}?organization=globex")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.product_update(product=product, data={"price_cents": 4321})
+    misses, hits = cache_count("list", "miss"), cache_count("list", "hit")
+    assert api_client.get(f"{URL}?organization=acme").json() != acme_before
+    api_client.get(f"{URL}?organization=globex")
+    assert (cache_count("list", "miss"), cache_count("list", "hit")) == (misses + 1, hits + 1)
+
+
+def test_members_read_their_own_writes_in_the_cross_tenant_list(
+    api_client_for, member, organization, other_organization, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(organization=organization, price_cents=1000)
+    client = api_client_for(member)
+    assert {r["price_cents"] for r in client.get(URL).json()["results"]} == {1000}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.product_update(product=product, data={"price_cents": 4321})
+    assert {r["price_cents"] for r in client.get(URL).json()["results"]} == {4321}
+
+
+def test_a_stale_shared_page_is_served_while_another_process_refreshes_it(
+    api_client, organization, settings, django_assert_num_queries
+):
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    settings.CATALOG_SHARED_LIST_FRESH_SECONDS = 0  # every stored cross-tenant page is stale at once
+    ProductFactory(organization=organization)
+    first = api_client.get(f"{URL}?page_size=3")
+    # another process holds the refresh lock of this page
+    redis = get_redis_connection("default")
+    keys = [
+        key
+        for key in redis.scan_iter(match=cache.make_key("catalog:list:") + "*", count=1000)
+        if not key.endswith(b":lock") and redis.get(key).endswith(first.content)
+    ]
+    assert len(keys) == 1
+    redis.set(keys[0] + b":lock", b"1", px=10_000)
+    hits = cache_count("list", "hit")
+    with django_assert_num_queries(0):
+        assert api_client.get(f"{URL}?page_size=3").content == first.content
+    assert cache_count("list", "hit") == hits + 1
+    # the lock released: the next reader refreshes it
+    redis.delete(keys[0] + b":lock")
+    misses = cache_count("list", "miss")
+    assert api_client.get(f"{URL}?page_size=3").content == first.content
+    assert cache_count("list", "miss") == misses + 1

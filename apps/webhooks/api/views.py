@@ -39,6 +39,8 @@ class WebhookEndpointViewSet(
     """Signed outgoing webhooks: every event of the organization, to each subscribed endpoint."""
 
     permission_classes = [OrganizationPermission]
+    # Every call also counts against the webhook management tier (apps/core/throttles.py).
+    rate_limit_tiers = {"*": "webhook_manage"}
     organization_resource = "webhooks"
     organization_permissions = {
         "test": "change_webhooks",
@@ -128,6 +130,7 @@ class WebhookDeliveryViewSet(
     """What was sent to an endpoint, and exactly what happened on each attempt."""
 
     permission_classes = [OrganizationPermission]
+    rate_limit_tiers = {"*": "webhook_manage"}
     organization_permissions = {"list": "view_webhooks", "retrieve": "view_webhooks", "replay": "change_webhooks"}
     lookup_value_converter = "uuid"
     serializer_class = s.WebhookDeliveryOutputSerializer
