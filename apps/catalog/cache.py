@@ -218,7 +218,8 @@ def _wait_for(read: Callable[[], Any]) -> Any:
 # ARGV after the buckets' limits and periods: orgref key ('' for none), the member organization ids
 # (comma-separated), the scopes of an unfiltered list (comma-separated), the key material, the
 # version key prefix, the page key prefix, the lock time (ms).
-# Returns {throttle..., status, page key, shared (1: stale-while-revalidate), page or false}; status:
+# Returns {throttle..., status, page key, shared (1: stale-while-revalidate), the organization the filter
+# names ('' for none or unknown), page or false}; status:
 # throttled, noref, hit, stale, miss, refresh (the caller computes and stores), wait (another process
 # is computing).
 _LIST_LUA = (
@@ -275,6 +276,7 @@ else
 end
 out[#out + 1] = key
 out[#out + 1] = shared
+out[#out + 1] = (ref_key ~= '' and shared == 0) and scopes or ''
 out[#out + 1] = page or false
 return out
 """
@@ -297,13 +299,14 @@ def list_page(
     member_of: frozenset[uuid.UUID],
     material: Sequence[Any],
     resolve: Callable[[str], Any],
-    compute: Callable[[], bytes],
+    compute: Callable[[uuid.UUID | None], bytes],
 ) -> bytes:
     """The product list page (rendered JSON): the caller's rate limits and the cache in one round trip on a hit.
 
     ``organization`` is the filter's value (id or slug) or None for a cross-organization list;
-    ``material`` what else the page depends on (query, view, base URL). Raises ``Throttled`` (429) when a
-    rate-limit bucket refuses the caller.
+    ``material`` what else the page depends on (query, view, base URL). ``compute`` gets the id
+    of the organization the filter names when the lookup resolved it (None: resolve it yourself).
+    Raises ``Throttled`` (429) when a rate-limit bucket refuses the caller.
     """
     members = ",".join(sorted(str(i) for i in member_of))
     scopes = ",".join([*sorted(str(i) for i in member_of), GLOBAL])
@@ -337,13 +340,13 @@ def list_page(
             raw = throttles.run_script(_LIST_LUA, [], [0, *tail])
             status, *found = raw[1:]
             status = status.decode() if isinstance(status, bytes) else status
-        key, shared, stored = found
+        key, shared, ref, stored = found
     except Throttled:
         raise
     except Exception as exc:
         throttles.fail_open(throttles.base_scope(request), exc)
         cache_requests.labels(kind="list", result="unavailable").inc()
-        return compute()
+        return compute(None)
     if status in ("hit", "stale"):
         cache_requests.labels(kind="list", result="hit").inc()
         return _body(stored)
@@ -353,7 +356,8 @@ def list_page(
             cache_requests.labels(kind="list", result="hit").inc()
             return _body(stored)
     cache_requests.labels(kind="list", result="miss").inc()
-    body = compute()
+    ref = ref.decode() if isinstance(ref, bytes) else ref
+    body = compute(uuid.UUID(ref) if ref else None)
     _store(key, body, shared=bool(int(shared)), locked=status in ("miss", "refresh"))
     return body
 

@@ -1,6 +1,10 @@
+import re
 from datetime import UTC
 
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 
 from apps.catalog.models import MAX_IMAGES, Product
 from apps.catalog.services import BULK_FIELDS, BULK_MAX
@@ -122,31 +126,53 @@ class BulkUpdateSerializer(serializers.Serializer):
 # --- the list's fast path -------------------------------------------------------------
 # A page of 100 rows through ModelSerializer costs more than the query itself; the list
 # reads `.values()` rows and turns them into the same JSON as ProductOutputSerializer
-# (a test holds the two equal).
-ROW_FIELDS = tuple(name for name in ProductOutputSerializer.Meta.fields if name not in {"organization", "in_stock"}) + (
-    "organization_id",
-)
+# (a test holds the two equal). The JSON columns are read as text and copied into the
+# page as they are: never decoded into Python and encoded again.
+RAW_JSON_FIELDS = ("attributes", "images")
+ROW_FIELDS = tuple(
+    name for name in ProductOutputSerializer.Meta.fields if name not in {"organization", "in_stock", *RAW_JSON_FIELDS}
+) + ("organization_id",)
+_MEMBER_VIEW = tuple(ProductOutputSerializer.Meta.fields)
+_PUBLIC_VIEW = tuple(name for name in _MEMBER_VIEW if name not in MEMBER_ONLY_FIELDS)
+_RAW = re.compile(rb'"\\u0000(\d+)\\u0000"')
+
+
+def row_values(queryset):
+    """The page's rows: ``values()`` of the output fields, the JSON columns as their text."""
+    names = [*ROW_FIELDS, *(["rank"] if "rank" in queryset.query.annotations else [])]
+    return queryset.values(*names, **{f"{name}_json": Cast(name, TextField()) for name in RAW_JSON_FIELDS})
 
 
 def _iso(value) -> str | None:
     # DRF's DateTimeField output (UTC, "Z" suffix) without its per-call timezone dance.
     if value is None:
         return None
-    text = value.astimezone(UTC).isoformat()
+    text = (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def represent_rows(rows, member_of) -> list[dict]:
+def represent_rows(rows, member_of, fragments: list[str]) -> list[dict]:
+    """Rows of :func:`row_values` in the API shape; the JSON columns become placeholders for :func:`render_page`."""
     out = []
     for row in rows:
-        data = {name: row[name] for name in ProductOutputSerializer.Meta.fields if name in row}
-        data["id"] = str(row["id"])
-        data["organization"] = str(row["organization_id"])
-        data["in_stock"] = not row["track_inventory"] or row["allow_backorder"] or row["inventory_quantity"] > 0
-        for name in ("published_at", "created_at", "updated_at"):
-            data[name] = _iso(row[name])
-        if row["organization_id"] not in member_of:
-            for name in MEMBER_ONLY_FIELDS:
-                del data[name]
-        out.append({name: data[name] for name in ProductOutputSerializer.Meta.fields if name in data})
+        organization_id = row["organization_id"]
+        computed = {
+            "id": str(row["id"]),
+            "organization": str(organization_id),
+            "in_stock": not row["track_inventory"] or row["allow_backorder"] or row["inventory_quantity"] > 0,
+            "published_at": _iso(row["published_at"]),
+            "created_at": _iso(row["created_at"]),
+            "updated_at": _iso(row["updated_at"]),
+        }
+        for name in RAW_JSON_FIELDS:
+            computed[name] = f"\x00{len(fragments)}\x00"
+            fragments.append(row[f"{name}_json"] or "null")
+        names = _MEMBER_VIEW if organization_id in member_of else _PUBLIC_VIEW
+        out.append({name: computed[name] if name in computed else row[name] for name in names})
     return out
+
+
+def render_page(data, fragments: list[str]) -> bytes:
+    """The page as JSON bytes, each placeholder replaced by its JSON text (one pass)."""
+    body = JSONRenderer().render(data)
+    return _RAW.sub(lambda match: fragments[int(match[1])].encode(), body)

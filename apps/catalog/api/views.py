@@ -1,28 +1,33 @@
+import uuid
+
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import filters as drf_filters
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from apps.catalog import cache as catalog_cache
 from apps.catalog import selectors, services
 from apps.catalog.filters import ProductFilter
 from apps.catalog.serializers import (
-    ROW_FIELDS,
     BulkUpdateSerializer,
     InventoryAdjustSerializer,
     ProductCreateSerializer,
     ProductOutputSerializer,
     ProductWriteSerializer,
+    render_page,
     represent_rows,
+    row_values,
 )
 from apps.core.exceptions import ValidationError
 from apps.core.openapi import documented_error
 from apps.core.pagination import CursorPagination
 from apps.organizations.permissions import request_permissions, resolve_organization
+
+# Query parameters that filter; with none of them but ``organization``, a miss skips the filterset.
+FILTERS_BESIDES_ORGANIZATION = frozenset(ProductFilter.base_filters) - {"organization"}
 
 
 class ProductPagination(CursorPagination):
@@ -71,21 +76,21 @@ class ProductViewSet(viewsets.GenericViewSet):
         member_of = selectors.member_organization_ids(user=request.user)
         organization = request.query_params.get("organization") or None
 
-        def compute() -> bytes:
-            # Invalid filters never reach the cache, so they are checked on a miss only.
-            filterset = ProductFilter(
-                request.query_params,
-                queryset=selectors.visible_products(user=request.user, member_of=member_of),
-                request=request,
-            )
-            if not filterset.is_valid():
-                raise ValidationError(details=filterset.errors)
-            queryset = self.filter_queryset(filterset.qs)
-            page = self.paginate_queryset(
-                queryset.values(*ROW_FIELDS, *(["rank"] if "rank" in queryset.query.annotations else []))
-            )
-            data = self.paginator.get_paginated_response(represent_rows(page, member_of)).data
-            return JSONRenderer().render(data)
+        def compute(organization_id: uuid.UUID | None) -> bytes:
+            visible = selectors.visible_products(user=request.user, member_of=member_of)
+            if organization_id is not None and not FILTERS_BESIDES_ORGANIZATION & request.query_params.keys():
+                # Only the organization filter, already resolved by the cache lookup: no filterset to run.
+                queryset = visible.filter(organization_id=organization_id)
+            else:
+                # Invalid filters never reach the cache, so they are checked on a miss only.
+                filterset = ProductFilter(request.query_params, queryset=visible, request=request)
+                if not filterset.is_valid():
+                    raise ValidationError(details=filterset.errors)
+                queryset = filterset.qs
+            page = self.paginate_queryset(row_values(self.filter_queryset(queryset)))
+            fragments: list[str] = []
+            data = self.paginator.get_paginated_response(represent_rows(page, member_of, fragments)).data
+            return render_page(data, fragments)
 
         # The page is cached as rendered JSON: a hit is one Redis round trip (rate limits included).
         body = catalog_cache.list_page(
