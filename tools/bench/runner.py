@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Itera
     command = [str(gunicorn), "olympus.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), "--log-level", "warning"]
     server = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: S603
+    _servers[port] = server.pid
     try:
         for _ in range(100):
             try:
@@ -90,6 +92,7 @@ def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Itera
                 time.sleep(0.1)
         yield port
     finally:
+        _servers.pop(port, None)
         server.terminate()
         server.wait(timeout=30)
 
@@ -139,6 +142,26 @@ def generator() -> str:
     return "python"
 
 
+# gunicorn master pid per port served, to read its workers' CPU time
+_servers: dict[int, int] = {}
+
+
+def server_cpu(port: int) -> float | None:
+    """CPU seconds (user + system) the workers of the gunicorn on ``port`` have used so far (Linux /proc)."""
+    master = _servers.get(port)
+    if master is None:
+        return None
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        total = 0
+        for pid in children:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    except OSError:
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -148,9 +171,13 @@ def load(port: int, path: str, *, seconds: float = 5.0, concurrency: int = 4) ->
     """Run the load generator in its own process against ``path``; return its figures.
 
     ``{n}`` in ``path`` becomes a unique token per request. ``generator_cpu_share`` is the
-    generator's CPU time over the window's wall time times the machine's cores.
+    generator's CPU time over the window's wall time times the machine's cores;
+    ``server_cpu_ms`` the gunicorn workers' CPU time per request (when :func:`serve` started them).
     """
     tool = generator()
+    # unique across calls too: a later round must not find the pages an earlier one cached
+    path = path.replace("{n}", f"{uuid.uuid4().hex[:8]}-{{n}}")
+    server_before = server_cpu(port)
     cpu_before, wall_before = _children_cpu(), time.perf_counter()
     if tool == "wrk":
         script = BASE_DIR / ".data" / "bench-wrk.lua"
@@ -175,6 +202,10 @@ def load(port: int, path: str, *, seconds: float = 5.0, concurrency: int = 4) ->
         out = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=True)  # noqa: S603
         figures = json.loads(out.stdout)
     wall = time.perf_counter() - wall_before
+    server_after = server_cpu(port)
+    if server_before is not None and server_after is not None and figures["requests"]:
+        # the server's CPU per request: what the machine's load does not change much, unlike req/s
+        figures["server_cpu_ms"] = round((server_after - server_before) * 1000 / figures["requests"], 2)
     figures["generator_cpu_share"] = round((_children_cpu() - cpu_before) / (wall * (os.cpu_count() or 1)), 3)
     return figures
 
