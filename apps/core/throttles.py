@@ -219,7 +219,7 @@ def forget_factors() -> None:
 
 def _rate(scope: str) -> tuple[int, int] | None:
     rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
-    return parse_rate(rate) if rate else None
+    return parse_rate(str(rate)) if rate else None
 
 
 def request_buckets(request: Any, view: Any, *, factor: float = 1.0) -> list[Bucket]:
