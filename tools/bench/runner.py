@@ -80,7 +80,7 @@ def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Itera
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [str(gunicorn), "olympus.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(workers), "--log-level", "warning"]
+    command += ["--workers", str(workers), "--log-level", "warning", "--graceful-timeout", "10"]
     server = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: S603
     _servers[port] = server.pid
     try:
@@ -94,7 +94,11 @@ def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Itera
     finally:
         _servers.pop(port, None)
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # workers stuck on a loaded machine: the figures are taken already
+            server.kill()
+            server.wait(timeout=30)
 
 
 # wrk: one thread (it drives a few connections with a fraction of a core), unique paths for {n},
