@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import re
 from typing import Any
 
@@ -16,7 +17,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from apps.accounts.events import ClientInfo
-from apps.core.throttles import FailOpenMixin
+from apps.core.throttles import FailOpenMixin, RateLimitState, rate_limit_state, remember
 
 USER_AGENT_MAX = 512
 
@@ -26,6 +27,19 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 class _ScopedThrottle(FailOpenMixin, SimpleRateThrottle):
     scope: str
+
+    def allow_request(self, request, view) -> bool:
+        allowed = super().allow_request(request, view)
+        history = getattr(self, "history", None)
+        if history is not None and self.num_requests:
+            # The RateLimit-* headers (apps/core/throttles.py): the tightest of the request's buckets.
+            remaining = max(0, self.num_requests - len(history))
+            reset = math.ceil(history[-1] + self.duration - self.now) if history else 0
+            state = RateLimitState(allowed, self.num_requests, remaining, max(0, reset), None)
+            current = rate_limit_state(getattr(request, "_request", request))
+            if current is None or (remaining, self.num_requests) < (current.remaining, current.limit):
+                remember(request, state)
+        return allowed
 
     def get_rate(self) -> str | None:
         try:

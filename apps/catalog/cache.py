@@ -123,26 +123,12 @@ def _ref_key(value: str) -> str:
     return cache.make_key(f"catalog:orgref:{hashlib.sha256(value.encode()).hexdigest()}")
 
 
-def organization_ref(value: str, resolve: Callable[[str], Any]) -> uuid.UUID | None:
-    """The id of the organization a list filter names (id or slug), remembered briefly.
-
-    A stale entry is harmless: it only picks the version key, organization
-    changes bump that version (events.py), and a miss resolves the filter again
-    from the database.
-    """
-    key = _ref_key(value)
-    try:
-        found = _redis().get(key)
-    except Exception as exc:
-        _unavailable("orgref", exc)
-        organization = resolve(value)
-        return organization.id if organization else None
-    if found is not None:
-        return uuid.UUID(found.decode()) if found else None
-    return _remember_ref(value, resolve)
-
-
 def _remember_ref(value: str, resolve: Callable[[str], Any]) -> uuid.UUID | None:
+    """Resolve the organization a list filter names (id or slug) and remember its id briefly.
+
+    A stale entry (a slug renamed within ``ORGANIZATION_REF_TTL``) only picks the version key and
+    the organization the page lists; a deleted organization lists nothing (the page query joins it).
+    """
     organization = resolve(value)
     try:
         _redis().set(_ref_key(value), str(organization.id) if organization else "", ex=ORGANIZATION_REF_TTL)

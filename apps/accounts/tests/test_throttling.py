@@ -122,3 +122,13 @@ def test_behind_a_trusted_proxy_the_forwarded_client_ip_is_used(api_client, user
     )
 
     assert UserSession.objects.get().ip_address == "192.0.2.44"
+
+
+def test_sign_in_answers_carry_the_ratelimit_headers_of_the_tightest_bucket(api_client):
+    # one email tried from one IP: both buckets at 10 per 5 minutes
+    first = post(api_client, LOGIN_URL, "someone@example.com", "203.0.113.9")
+    assert (first["RateLimit-Limit"], first["RateLimit-Remaining"]) == ("10", "9")
+    assert 1 <= int(first["RateLimit-Reset"]) <= 300
+    # the same email from another IP: its email bucket is the tighter one
+    other_ip = post(api_client, LOGIN_URL, "someone@example.com", "203.0.113.10")
+    assert other_ip["RateLimit-Remaining"] == "8"
