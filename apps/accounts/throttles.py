@@ -31,13 +31,14 @@ class _ScopedThrottle(FailOpenMixin, SimpleRateThrottle):
     def allow_request(self, request, view) -> bool:
         allowed = super().allow_request(request, view)
         history = getattr(self, "history", None)
-        if history is not None and self.num_requests:
+        limit, duration = getattr(self, "num_requests", None), getattr(self, "duration", None)
+        if history is not None and limit and duration:
             # The RateLimit-* headers (apps/core/throttles.py): the tightest of the request's buckets.
-            remaining = max(0, self.num_requests - len(history))
-            reset = math.ceil(history[-1] + self.duration - self.now) if history else 0
-            state = RateLimitState(allowed, self.num_requests, remaining, max(0, reset), None)
+            remaining = max(0, limit - len(history))
+            reset = math.ceil(history[-1] + duration - self.now) if history else 0
+            state = RateLimitState(allowed, limit, remaining, max(0, reset), None)
             current = rate_limit_state(getattr(request, "_request", request))
-            if current is None or (remaining, self.num_requests) < (current.remaining, current.limit):
+            if current is None or (remaining, limit) < (current.remaining, current.limit):
                 remember(request, state)
         return allowed
 
