@@ -10,12 +10,12 @@ from __future__ import annotations
 import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from apps.audit.models import AuditLog
 from apps.core.exceptions import NotFound
 from apps.orders.models import Order, OrderItem
-from apps.organizations.models import Organization
+from apps.organizations.models import Membership, Organization
 from apps.organizations.selectors import User, scope_to_organization
 
 
@@ -76,9 +76,18 @@ def apply_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     return queryset.filter(condition)
 
 
-def organization_for_ordering(*, organization_id: uuid.UUID | str) -> Organization:
-    """Any live organization takes orders from any signed-in user: NotFound only when missing or deleted."""
-    organization = Organization.objects.filter(pk=organization_id, deleted_at__isnull=True).first()
+def organization_for_ordering(*, organization_id: uuid.UUID | str, user: User | None = None) -> Organization:
+    """Any live organization takes orders from any signed-in user: NotFound only when missing or deleted.
+
+    With ``user``, the same query tells whether they are a member
+    (``organization.orderer_is_member``: the response shows them the members' fields).
+    """
+    queryset = Organization.objects.filter(pk=organization_id, deleted_at__isnull=True)
+    if user is not None and getattr(user, "is_authenticated", False):
+        queryset = queryset.annotate(
+            orderer_is_member=Exists(Membership.objects.filter(organization=OuterRef("pk"), user=user))
+        )
+    organization = queryset.first()
     if organization is None:
         raise NotFound("Organization not found.")
     return organization
