@@ -156,7 +156,9 @@ class OrderViewSet(viewsets.GenericViewSet):
         serializer = OrderPlaceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        organization = selectors.organization_for_ordering(organization_id=data["organization"], user=request.user)
+        organization = selectors.organization_for_ordering(
+            organization_id=data["organization"], user_id=request.user.pk
+        )
         order = services.order_place(
             user=request.user,
             organization=organization,

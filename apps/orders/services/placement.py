@@ -273,6 +273,6 @@ def order_place(
 def _items_known(order: Order, order_items: list[OrderItem]) -> None:
     """Give ``order.items.all()`` the rows just written, as ``prefetch_related`` would: no query to show them."""
     items = order.items.all()
-    items._result_cache = order_items  # type: ignore[attr-defined]
+    items._result_cache = order_items
     items._prefetch_done = True  # type: ignore[attr-defined]
     order._prefetched_objects_cache = {"items": items}  # type: ignore[attr-defined]
