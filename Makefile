@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test typecheck bench lint format lock stop clean contract-long
+.PHONY: install run test typecheck bench bench-scale lint format lock stop clean contract-long
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
@@ -42,6 +42,11 @@ contract-long: install
 ## make bench: benchmarks with timing goals (tools/bench; `make bench ARGS=orders` runs one module)
 bench: install
 	$(BIN)/python -m tools.bench $(ARGS)
+
+## make bench-scale: the same requests on a large (1M products, 1M orders) and a small database, ratios
+## (tools/bench/scale.py; its own embedded PostgreSQL under .data/scale, kept between runs; sizes: SCALE_*)
+bench-scale: install
+	OLYMPUS_DATA_DIR=$(CURDIR)/.data/scale $(BIN)/python -m tools.bench.scale
 
 ## make typecheck: mypy with django-stubs (strict on services and selectors; see [tool.mypy] in pyproject.toml).
 ## Settings start nothing, so the Django plugin reads them with placeholder URLs: nothing connects.

@@ -135,7 +135,7 @@ def product_create(
     with transaction.atomic():
         organization = plan_limit_lock(organization=organization)
         plan_limit_check(
-            organization=organization, limit=Limit.PRODUCTS, current=product_count(organization=organization)
+            organization=organization, limit=Limit.PRODUCTS, current=lambda: product_count(organization=organization)
         )
         fields = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
         fields.setdefault("currency", (organization.settings or {}).get("currency", "USD"))

@@ -17,7 +17,7 @@ How a service enforces a limit, inside its own transaction::
     with transaction.atomic():
         organization = entitlements.limit_lock(organization=organization)  # concurrent creates queue here
         entitlements.limit_check(organization=organization, limit=Limit.PRODUCTS,
-                                 current=product_count(organization=organization))
+                                 current=lambda: product_count(organization=organization))
         ...create the product...
 
 and a feature, where the data is read or written (every door gets the same 402)::
@@ -157,6 +157,11 @@ def limit_check(*, organization: Any, limit: str, current: int | Callable[[], in
     in ``apps.webhooks.services`` (all three under :func:`limit_lock`), and
     ``orders_per_month`` in ``apps.orders.services.order_place`` (under the
     organization's order-number counter row, which serializes placements).
+
+    No check grows with the organization's data: ``orders_per_month`` reads a
+    counter kept by placement (one row, reconciled hourly from the orders
+    table); the others pass a callable, so an unlimited plan counts nothing
+    and a limited one counts at most about its limit's worth of rows.
     """
     maximum = organization_limit(organization=organization, limit=limit)
     if maximum is None:

@@ -225,12 +225,21 @@ class OrderNumberSequence(models.Model):
     back (numbers are gapless, never reused). The row lock serializes concurrent
     placements of one organization until commit, so placement takes it last and
     runs only precompiled inserts after it (``services.order_place``).
+
+    The same statement counts the order against the month (``usage_orders``
+    since ``usage_period_start``, the start of the organization's calendar month):
+    the ``orders_per_month`` check under the lock reads this one row instead of
+    counting the month's orders. The orders table stays the source of truth: a
+    beat job (``services.order_usage_reconcile``) recounts and fixes drift from
+    orders written outside the service.
     """
 
     organization = models.OneToOneField(
         "organizations.Organization", primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
     last_number = models.PositiveIntegerField()
+    usage_period_start = models.DateTimeField(null=True, blank=True)
+    usage_orders = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.organization_id}: {self.last_number}"

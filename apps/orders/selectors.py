@@ -10,12 +10,13 @@ from __future__ import annotations
 import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from apps.audit.models import AuditLog
 from apps.core.exceptions import NotFound
 from apps.orders.models import Order, OrderItem
-from apps.organizations.models import Organization
+from apps.organizations.models import Membership, Organization
 from apps.organizations.selectors import User, scope_to_organization
 
 
@@ -40,8 +41,22 @@ def visible_orders(*, user: User, member_of: frozenset[uuid.UUID] | None = None)
 
 
 def order_list(*, user: User, member_of: frozenset[uuid.UUID] | None = None) -> QuerySet[Order]:
-    """Orders for a list page: no items, but their count, in one query."""
-    return visible_orders(user=user, member_of=member_of).annotate(item_count=Count("items"))
+    """Orders for a list page: no items, but their count, in one query.
+
+    The count is a subquery per listed row (read through the items' order index
+    after the page's LIMIT), not a join with GROUP BY, which would aggregate
+    every visible order's items before limiting: O(page), not O(orders).
+    """
+    items = (
+        OrderItem.objects.filter(order=OuterRef("pk"))
+        .order_by()
+        .values("order")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return visible_orders(user=user, member_of=member_of).annotate(
+        item_count=Coalesce(Subquery(items, output_field=IntegerField()), 0)
+    )
 
 
 def order_get(*, user: User, order_id: uuid.UUID | str, member_of: frozenset[uuid.UUID] | None = None) -> Order:
@@ -76,9 +91,18 @@ def apply_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     return queryset.filter(condition)
 
 
-def organization_for_ordering(*, organization_id: uuid.UUID | str) -> Organization:
-    """Any live organization takes orders from any signed-in user: NotFound only when missing or deleted."""
-    organization = Organization.objects.filter(pk=organization_id, deleted_at__isnull=True).first()
+def organization_for_ordering(*, organization_id: uuid.UUID | str, user_id: uuid.UUID | None = None) -> Organization:
+    """Any live organization takes orders from any signed-in user: NotFound only when missing or deleted.
+
+    With ``user_id``, the same query tells whether that user is a member
+    (``organization.orderer_is_member``: the response shows them the members' fields).
+    """
+    queryset = Organization.objects.filter(pk=organization_id, deleted_at__isnull=True)
+    if user_id is not None:
+        queryset = queryset.annotate(
+            orderer_is_member=Exists(Membership.objects.filter(organization=OuterRef("pk"), user_id=user_id))
+        )
+    organization = queryset.first()
     if organization is None:
         raise NotFound("Organization not found.")
     return organization

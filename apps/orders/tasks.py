@@ -10,3 +10,12 @@ def send_order_email(order_id: str, kind: str) -> bool:
     from apps.orders import services
 
     return services.order_email_send(order_id=order_id, kind=kind)
+
+
+# Beat runs it hourly (olympus/settings/base.py); each run is one pass over the counters.
+@shared_task
+def order_usage_reconcile() -> int:
+    """Bring every organization's monthly order counter back to the orders table; returns how many were fixed."""
+    from apps.orders import services
+
+    return services.order_usage_reconcile()

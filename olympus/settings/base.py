@@ -483,6 +483,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.jobs.tasks.weekly_summaries",
         "schedule": crontab(day_of_week=1, hour=7, minute=0),
     },
+    # The monthly order counters (orders_per_month) recounted from the orders table.
+    "orders.usage-reconcile": {
+        "task": "apps.orders.tasks.order_usage_reconcile",
+        "schedule": crontab(minute=23),
+    },
     "analytics.refresh": {
         "task": "apps.analytics.tasks.refresh_daily_metrics",
         "schedule": ANALYTICS_REFRESH_SECONDS,

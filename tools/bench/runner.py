@@ -247,6 +247,7 @@ def main() -> int:
                 except Rollback:
                     pass
             print(", ".join(f"{key}={value}" for key, value in result.items()), flush=True)
+    print("Scale (large vs small database, ratios): `make bench-scale` (tools/bench/scale.py, docs/benchmarks.md).")
     return 0
 
 

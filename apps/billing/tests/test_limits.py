@@ -266,3 +266,20 @@ def test_webhook_endpoints_need_the_feature_and_respect_the_limit(plans, owner, 
     with pytest.raises(PlanLimitReached) as exc:
         webhook_services.webhook_endpoint_create(actor=owner, organization=organization, url="https://h.example.com/b")
     assert exc.value.details["limit"] == "webhook_endpoints"
+
+
+def test_an_unlimited_plan_counts_nothing_when_creating(plans, owner, organization):
+    # given: an organization without a products limit (the enterprise plan)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    on_plan(organization, "enterprise")
+    ProductFactory.create_batch(3, organization=organization)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        catalog_services.product_create(
+            actor=owner, organization=organization, data={"name": "One more", "price_cents": 100}
+        )
+    # then: no statement counts the organization's products
+    assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "catalog_product" in q["sql"]]
+    assert Product.objects.filter(organization=organization).count() == 4

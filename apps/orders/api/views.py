@@ -21,6 +21,7 @@ from apps.orders.serializers import (
     OrderUpdateInputSerializer,
     RefundInputSerializer,
     RefundOutputSerializer,
+    order_output,
 )
 from apps.organizations.permissions import request_permissions
 
@@ -155,7 +156,9 @@ class OrderViewSet(viewsets.GenericViewSet):
         serializer = OrderPlaceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        organization = selectors.organization_for_ordering(organization_id=data["organization"])
+        organization = selectors.organization_for_ordering(
+            organization_id=data["organization"], user_id=request.user.pk
+        )
         order = services.order_place(
             user=request.user,
             organization=organization,
@@ -164,7 +167,8 @@ class OrderViewSet(viewsets.GenericViewSet):
             billing_address=data.get("billing_address"),
             customer_notes=data.get("customer_notes", ""),
         )
-        return self._output(order, status.HTTP_201_CREATED)
+        # The order's items come with it and membership came with the organization: no query here.
+        return Response(order_output(order, member=organization.orderer_is_member), status=status.HTTP_201_CREATED)
 
     # --- staff fields ------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from apps.orders.services.lifecycle import (
 )
 from apps.orders.services.payment import order_payment_update
 from apps.orders.services.placement import MAX_LINES, MAX_QUANTITY, Totals, order_place, order_totals
+from apps.orders.services.usage import order_usage_reconcile
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -47,4 +48,5 @@ __all__ = [
     "order_totals",
     "order_transition",
     "order_update",
+    "order_usage_reconcile",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from django.db import connection, transaction
@@ -119,17 +120,25 @@ def _sellable_products(
     return products
 
 
-def _take_order_number(cursor: Any, organization_id: uuid.UUID) -> None:
-    """Take the organization's next order number (read it with ``cursor.fetchone()``).
+def _take_order_number(cursor: Any, organization_id: uuid.UUID, period_start: datetime) -> None:
+    """Take the organization's next order number and count the order in this month's usage.
 
-    The counter row stays locked until the caller commits.
+    Read ``(order_number, orders this month including this one)`` with
+    ``cursor.fetchone()``. The counter row stays locked until the caller
+    commits; a rollback gives back both the number and the usage. A new
+    ``period_start`` (the month turned) restarts the count; a placement whose
+    clock is still in the previous month counts into the newer one.
     """
     table = OrderNumberSequence._meta.db_table
     cursor.execute(
-        f"INSERT INTO {table} (organization_id, last_number) VALUES (%s, %s) "  # noqa: S608 - our table name
-        f"ON CONFLICT (organization_id) DO UPDATE SET last_number = {table}.last_number + 1 "
-        "RETURNING last_number",
-        [organization_id, FIRST_ORDER_NUMBER],
+        f"INSERT INTO {table} (organization_id, last_number, usage_period_start, usage_orders) "  # noqa: S608
+        "VALUES (%s, %s, %s, 1) "
+        f"ON CONFLICT (organization_id) DO UPDATE SET last_number = {table}.last_number + 1, "
+        f"usage_orders = CASE WHEN {table}.usage_period_start >= EXCLUDED.usage_period_start "
+        f"THEN {table}.usage_orders + 1 ELSE 1 END, "
+        f"usage_period_start = GREATEST({table}.usage_period_start, EXCLUDED.usage_period_start) "
+        "RETURNING last_number, usage_orders",
+        [organization_id, FIRST_ORDER_NUMBER, period_start],
     )
 
 
@@ -239,24 +248,31 @@ def order_place(
         inserts = [CompiledInsert(order), CompiledInsert(entry), CompiledInsert(event)]
         # The items go in before the order row (their foreign key is checked at commit).
         CompiledInsert(*order_items).execute()
+        period_start = usage_period_start(organization=organization)
         # Locks, in this order for every placement: products (primary-key order), then the
         # counter, held until commit. The stock lines are checked after the writes below are
         # sent, so that the locked part is one round trip, then the commit.
         with connection.cursor() as counter:
             with stock_reserved(quantities=lines):
-                _take_order_number(counter, organization.pk)
-                # The counter's row lock serializes an organization's placements, so this count is exact.
-                plan_limit_check(
-                    organization=organization,
-                    limit=Limit.ORDERS_PER_MONTH,
-                    current=lambda: Order.objects.filter(
-                        organization=organization, created_at__gte=usage_period_start(organization=organization)
-                    ).count(),
-                )
+                _take_order_number(counter, organization.pk, period_start)
                 for insert in inserts:
                     insert.execute()
                 relay_after_commit(event)
-            order_number = int(counter.fetchone()[0])
+                # The counter's row lock serializes an organization's placements, so the month's
+                # count it returns is exact (O(1): no scan of the month's orders). Over the limit,
+                # the raise rolls back the number, the count and the writes above.
+                order_number, used = counter.fetchone()
+                plan_limit_check(organization=organization, limit=Limit.ORDERS_PER_MONTH, current=int(used) - 1)
+            order_number = int(order_number)
     order.order_number = new_values["order_number"] = payload["order_number"] = order_number
     entry.new_values, event.payload = new_values, payload
+    _items_known(order, order_items)
     return order
+
+
+def _items_known(order: Order, order_items: list[OrderItem]) -> None:
+    """Give ``order.items.all()`` the rows just written, as ``prefetch_related`` would: no query to show them."""
+    items = order.items.all()
+    items._result_cache = order_items
+    items._prefetch_done = True  # type: ignore[attr-defined]
+    order._prefetched_objects_cache = {"items": items}  # type: ignore[attr-defined]

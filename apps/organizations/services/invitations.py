@@ -64,7 +64,7 @@ def invitation_create(*, actor: User, organization: Organization, email: str, ro
         plan_limit_check(
             organization=organization,
             limit=Limit.MEMBERS,
-            current=member_count(organization=organization) + open_invitation_count(organization=organization),
+            current=lambda: member_count(organization=organization) + open_invitation_count(organization=organization),
         )
         now = timezone.now()
         invitation = Invitation(

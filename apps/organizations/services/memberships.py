@@ -52,7 +52,7 @@ def membership_create(
         if Membership.objects.filter(organization=organization, user=user).exists():
             raise Conflict("This user is already a member.", details={"reason": "already_member"})
         plan_limit_check(
-            organization=organization, limit=Limit.MEMBERS, current=member_count(organization=organization)
+            organization=organization, limit=Limit.MEMBERS, current=lambda: member_count(organization=organization)
         )
         membership = Membership(
             organization=organization,

@@ -66,7 +66,7 @@ def _check_plan(organization: Organization) -> None:
     plan_limit_check(
         organization=organization,
         limit=Limit.WEBHOOK_ENDPOINTS,
-        current=WebhookEndpoint.objects.filter(organization=organization).count(),
+        current=lambda: WebhookEndpoint.objects.filter(organization=organization).count(),
     )
 
 
