@@ -97,10 +97,13 @@ def _lease(filters: dict[str, object], *, limit: int) -> list[WebhookDelivery]:
 
 def _open(delivery: WebhookDelivery) -> WebhookAttempt | None:
     """Right before the request of a leased delivery: count the attempt and write its row (``sending``), in one
-    statement (one round trip, atomic on its own); None if the delivery is gone (its endpoint deleted meanwhile)."""
+    statement (one round trip, atomic on its own); None if the delivery is gone (its endpoint deleted meanwhile) or
+    its lease is no longer this worker's."""
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(OPEN_SQL, {"id": delivery.pk, "now": now, "url": delivery.endpoint.url})
+        cursor.execute(
+            OPEN_SQL, {"id": delivery.pk, "now": now, "url": delivery.endpoint.url, "lease": delivery.next_attempt_at}
+        )
         row = cursor.fetchone()
     if row is None:
         return None
@@ -120,7 +123,7 @@ _ENDPOINT = WebhookEndpoint._meta.db_table
 OPEN_SQL = f"""
 WITH counted AS (
     UPDATE {_DELIVERY} SET attempts = attempts + 1, last_attempt_at = %(now)s, updated_at = %(now)s
-    WHERE id = %(id)s AND status = 'pending'
+    WHERE id = %(id)s AND status = 'pending' AND next_attempt_at = %(lease)s
     RETURNING id, attempts
 ), opened AS (
     INSERT INTO {_ATTEMPT}
