@@ -118,6 +118,15 @@ def test_connections_are_reused_across_batches_and_single_attempts(keepalive_ser
     assert keepalive_server.connections == 1
 
 
+def test_a_connection_idle_too_long_is_not_reused(keepalive_server, batch_endpoint, settings):
+    settings.WEBHOOK_KEEPALIVE_IDLE_SECONDS = 0  # any pause is too long
+    first, second = due_deliveries(batch_endpoint, 2)
+    services.webhook_delivery_attempt(delivery_id=first.id)
+    services.webhook_delivery_attempt(delivery_id=second.id)
+    assert len(keepalive_server.webhook_ids) == 2
+    assert keepalive_server.connections == 2
+
+
 def test_a_full_batch_queues_the_next_one(keepalive_server, batch_endpoint):
     # given: five due deliveries and batches of two
     deliveries = due_deliveries(batch_endpoint, 5)
