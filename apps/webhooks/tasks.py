@@ -17,6 +17,14 @@ def deliver_webhook(delivery_id: str) -> str | None:
 
 
 @shared_task(acks_late=True)
+def deliver_webhooks(endpoint_id: str) -> int:
+    """Send the due deliveries of one endpoint, a batch over one connection (queues the next batch itself)."""
+    from apps.webhooks import services
+
+    return len(services.webhook_deliveries_send(endpoint_id=endpoint_id))
+
+
+@shared_task(acks_late=True)
 def webhook_sweep() -> int:
     """Beat (every minute): queue deliveries whose next attempt is due."""
     from apps.webhooks import services

@@ -7,15 +7,23 @@ must be allowed (outside every special-purpose range of the table in
 connection then goes to that checked address (the Host header and TLS SNI
 keep the name), so DNS cannot answer differently between the check and the
 connect. Redirects are never followed; the timeout is total.
+
+Connections are reused: one small urllib3 pool per (scheme, checked address,
+port, host name) per process, kept while it is used and dropped after
+``WEBHOOK_KEEPALIVE_IDLE_SECONDS`` idle. The key includes the address the
+guard checked, so a reused connection always goes where the check allowed.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
 import ssl
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -28,6 +36,9 @@ from apps.webhooks import addresses
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 USER_AGENT = "Olympus-Webhooks/1.0"
+# Pools kept per process (least recently used dropped first); connections per pool (threads of one worker).
+MAX_POOLS = 256
+POOL_CONNECTIONS = 4
 
 
 class Refused(Exception):
@@ -146,31 +157,28 @@ def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float | Non
         "User-Agent": USER_AGENT,
         **headers,
     }
-    pool_options = {"timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
-    if secure:
-        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-            address,
-            port,
-            ssl_context=ssl.create_default_context(),
-            server_hostname=host,
-            assert_hostname=host,
-            **pool_options,
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(address, port, **pool_options)
+    pool = _pool(secure=secure, address=address, port=port, host=host, timeout=timeout)
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
     started = time.perf_counter()
     try:
-        with pool:
-            raw = pool.urlopen(
-                "POST", path, body=body, headers=request_headers, redirect=False, retries=False, preload_content=False
-            )
-            try:
-                content = raw.read(settings.WEBHOOK_RESPONSE_BODY_MAX, decode_content=True)
-            finally:
-                raw.release_conn()
+        raw = pool.urlopen(
+            "POST",
+            path,
+            body=body,
+            headers=request_headers,
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            timeout=urllib3.Timeout(total=timeout),
+        )
+        try:
+            content = raw.read(settings.WEBHOOK_RESPONSE_BODY_MAX, decode_content=True)
+            if raw.length_remaining != 0:  # unread body, or no Content-Length: the connection is not reused
+                raw.close()
+        finally:
+            raw.release_conn()
     except urllib3.exceptions.HTTPError as exc:
         raise SendError(f"{type(exc).__name__}: {exc}"[:900]) from exc
     latency_ms = int((time.perf_counter() - started) * 1000)
@@ -180,3 +188,64 @@ def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float | Non
         latency_ms=latency_ms,
         headers={k.lower(): v for k, v in raw.headers.items()},
     )
+
+
+class _Pools:
+    """The process's reusable connection pools, least recently used first; safe across threads.
+
+    A pool idle longer than ``WEBHOOK_KEEPALIVE_IDLE_SECONDS`` is closed rather than reused (receivers close idle
+    keep-alive connections, and a connection closed while the request is on its way would fail the attempt).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pools: OrderedDict[tuple[bool, str, int, str], tuple[urllib3.HTTPConnectionPool, float]] = OrderedDict()
+
+    def get(self, *, secure: bool, address: str, port: int, host: str, timeout: float) -> urllib3.HTTPConnectionPool:
+        key = (secure, address, port, host.lower())
+        now = time.monotonic()
+        stale: list[urllib3.HTTPConnectionPool] = []
+        with self._lock:
+            entry = self._pools.pop(key, None)
+            if entry is not None and now - entry[1] > settings.WEBHOOK_KEEPALIVE_IDLE_SECONDS:
+                stale.append(entry[0])
+                entry = None
+            pool = entry[0] if entry is not None else _new_pool(secure, address, port, host, timeout)
+            self._pools[key] = (pool, now)
+            while len(self._pools) > MAX_POOLS:
+                stale.append(self._pools.popitem(last=False)[1][0])
+        for old in stale:
+            old.close()
+        return pool
+
+    def clear(self) -> None:
+        with self._lock:
+            pools = [pool for pool, _ in self._pools.values()]
+            self._pools.clear()
+        for pool in pools:
+            pool.close()
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's pools without touching their sockets."""
+        self._lock = threading.Lock()
+        self._pools = OrderedDict()
+
+
+def _new_pool(secure: bool, address: str, port: int, host: str, timeout: float) -> urllib3.HTTPConnectionPool:
+    options = {"timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": POOL_CONNECTIONS}
+    if secure:
+        return urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            ssl_context=ssl.create_default_context(),
+            server_hostname=host,
+            assert_hostname=host,
+            **options,
+        )
+    return urllib3.HTTPConnectionPool(address, port, **options)
+
+
+_pools = _Pools()
+_pool = _pools.get
+close_connections = _pools.clear
+os.register_at_fork(after_in_child=_pools.forget)

@@ -433,6 +433,11 @@ WEBHOOK_RESPONSE_BODY_MAX = env.int("WEBHOOK_RESPONSE_BODY_MAX", default=2048)
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
 WEBHOOK_ATTEMPT_RETENTION_DAYS = env.int("WEBHOOK_ATTEMPT_RETENTION_DAYS", default=30)
 WEBHOOK_REPLAY_MAX = env.int("WEBHOOK_REPLAY_MAX", default=1000)
+# Fan-out deliveries are sent by endpoint: one task claims up to this many due ones, oldest first, in one transaction.
+WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=50)
+# A kept-alive connection to a receiver idle longer than this is closed instead of reused (below common server
+# keep-alive timeouts, e.g. Node's 5 s).
+WEBHOOK_KEEPALIVE_IDLE_SECONDS = env.float("WEBHOOK_KEEPALIVE_IDLE_SECONDS", default=4.0)
 
 # --- jobs: dead letters, housekeeping, the beat schedule, health thresholds -----------------------
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)

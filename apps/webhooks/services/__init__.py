@@ -14,7 +14,13 @@ dead letters in a row disable the endpoint and email its owners.
 The names other modules use are re-exported here.
 """
 
-from apps.webhooks.services.delivery import INTERRUPTED_ERROR, AttemptResult, retry_delay, webhook_delivery_attempt
+from apps.webhooks.services.delivery import (
+    INTERRUPTED_ERROR,
+    AttemptResult,
+    retry_delay,
+    webhook_deliveries_send,
+    webhook_delivery_attempt,
+)
 from apps.webhooks.services.endpoints import (
     EDITABLE_FIELDS,
     ENDPOINT_DISABLED,
@@ -40,6 +46,7 @@ __all__ = [
     "retry_delay",
     "webhook_attempts_prune",
     "webhook_deliveries_replay",
+    "webhook_deliveries_send",
     "webhook_deliveries_sweep",
     "webhook_delivery_attempt",
     "webhook_delivery_replay",

@@ -9,17 +9,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from apps.organizations.models import Organization
 from apps.organizations.policies import permission_require
-from apps.webhooks.tasks import deliver_webhook
+from apps.webhooks.tasks import deliver_webhook, deliver_webhooks
 
 logger = logging.getLogger("olympus.webhooks")
 
 User = AbstractBaseUser
 PING = "ping"
+# While an endpoint's batch task is queued and has not started, later fan-outs ride on it instead of queueing
+# another (a Celery message costs more than sending a webhook); a lost message delays by this much at most.
+BATCH_QUEUED_TTL = 10
 
 
 def _authorize(actor: User | None, organization: Organization | uuid.UUID, perm: str) -> None:
@@ -48,3 +52,22 @@ def _enqueue(delivery_ids: list[uuid.UUID]) -> None:
 def _enqueue_on_commit(delivery_ids: list[uuid.UUID]) -> None:
     if delivery_ids:
         transaction.on_commit(lambda: _enqueue(delivery_ids))
+
+
+def batch_queued_key(endpoint_id: uuid.UUID | str) -> str:
+    return f"webhooks:batch-queued:{endpoint_id}"
+
+
+def _enqueue_endpoints(endpoint_ids: list[uuid.UUID] | list[uuid.UUID | str]) -> None:
+    """One batch task per endpoint on the webhooks queue, unless one is already queued (the sweep covers a lost one)."""
+    for endpoint_id in dict.fromkeys(endpoint_ids):
+        try:
+            if cache.add(batch_queued_key(endpoint_id), 1, timeout=BATCH_QUEUED_TTL):
+                deliver_webhooks.delay(str(endpoint_id))
+        except Exception:  # Redis or the broker down: the deliveries are due, the sweep queues them
+            logger.warning("could not queue webhook batch of endpoint %s; the sweep will", endpoint_id, exc_info=True)
+
+
+def _enqueue_endpoints_on_commit(endpoint_ids: list[uuid.UUID]) -> None:
+    if endpoint_ids:
+        transaction.on_commit(lambda: _enqueue_endpoints(endpoint_ids))

@@ -1,6 +1,12 @@
-"""One delivery attempt, in three steps: claim the due delivery (short transaction, a lease in
-``next_attempt_at``), send the request with no transaction open (up to the timeout), record the outcome
-(short transaction). A worker that dies mid-send leaves the lease to expire and the sweep retries.
+"""Delivery attempts, in three steps: claim the due delivery (short transaction: a lease in ``next_attempt_at``,
+the attempt counted and its row written as ``sending``), send the request with no transaction open (up to the
+timeout), record the outcome (short transaction: the row ``finished``). A worker that dies mid-send leaves the
+lease to expire and the sweep retries; the cut-off attempt then shows as ``interrupted``.
+
+Fan-out deliveries go by endpoint (:func:`webhook_deliveries_send`): one transaction leases up to
+``WEBHOOK_BATCH_SIZE`` due deliveries of the endpoint, oldest first, which are then sent in that order over one
+kept-alive connection, each attempt counted and written just before its own request. The sweep, replays and
+pings attempt one delivery (:func:`webhook_delivery_attempt`).
 """
 
 from __future__ import annotations
@@ -13,14 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from apps.jobs import metrics
 from apps.webhooks import signing, transport
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from apps.webhooks.services._common import PING, _body
+from apps.webhooks.services._common import PING, _body, _enqueue_endpoints, batch_queued_key
 from apps.webhooks.services.endpoints import _disable
 
 logger = logging.getLogger("olympus.webhooks")
@@ -49,33 +56,114 @@ INTERRUPTED_ERROR = "Interrupted: the sender stopped before the receiver's answe
 
 
 def _claim(delivery_id: uuid.UUID | str) -> tuple[WebhookDelivery, WebhookAttempt] | None:
-    """Lock a due pending delivery, count the attempt, lease it and open its attempt row
-    (``sending``) before any request goes out; None if not due or taken.
+    """Lock a due pending delivery, lease it, count the attempt and open its attempt row (``sending``) before
+    any request goes out, in one transaction; None if not due or taken."""
+    with transaction.atomic():
+        leased = _lease({"id": delivery_id}, limit=1)
+        if not leased:
+            return None
+        attempt = _open(leased[0])
+    if attempt is None:
+        return None
+    return leased[0], attempt
 
-    An attempt of this delivery still ``sending`` was cut off by a crash (its lease ran out):
+
+def _lease(filters: dict[str, object], *, limit: int) -> list[WebhookDelivery]:
+    """In the caller's transaction: lock up to ``limit`` due pending deliveries (oldest first, skipping locked
+    ones) and lease them (``next_attempt_at`` moves ``WEBHOOK_SEND_LEASE_SECONDS`` ahead).
+
+    An attempt of these deliveries still ``sending`` was cut off by a crash (its lease ran out):
     it is closed as ``interrupted``.
     """
     now = timezone.now()
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("endpoint")
-            .filter(id=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
-            .first()
+    deliveries = list(
+        WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("endpoint")
+        .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now, **filters)
+        .order_by("created_at", "id")[:limit]
+    )
+    if not deliveries:
+        return []
+    ids = [delivery.pk for delivery in deliveries]
+    WebhookAttempt.objects.filter(delivery_id__in=ids, state=WebhookAttempt.State.SENDING).update(
+        state=WebhookAttempt.State.INTERRUPTED, finished_at=now, error=INTERRUPTED_ERROR
+    )
+    lease = now + timedelta(seconds=settings.WEBHOOK_SEND_LEASE_SECONDS)
+    WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=lease, updated_at=now)
+    for delivery in deliveries:
+        delivery.next_attempt_at, delivery.updated_at = lease, now
+    return deliveries
+
+
+def _open(delivery: WebhookDelivery) -> WebhookAttempt | None:
+    """Right before the request of a leased delivery: count the attempt and write its row (``sending``), in one
+    statement (one round trip, atomic on its own); None if the delivery is gone (its endpoint deleted meanwhile) or
+    its lease is no longer this worker's."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            OPEN_SQL, {"id": delivery.pk, "now": now, "url": delivery.endpoint.url, "lease": delivery.next_attempt_at}
         )
-        if delivery is None:
-            return None
-        WebhookAttempt.objects.filter(delivery=delivery, state=WebhookAttempt.State.SENDING).update(
-            state=WebhookAttempt.State.INTERRUPTED, finished_at=now, error=INTERRUPTED_ERROR
-        )
-        delivery.attempts += 1
-        delivery.last_attempt_at = now
-        delivery.next_attempt_at = now + timedelta(seconds=settings.WEBHOOK_SEND_LEASE_SECONDS)
-        delivery.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at", "updated_at"])
-        attempt = WebhookAttempt.objects.create(
-            delivery=delivery, created_at=now, url=delivery.endpoint.url, state=WebhookAttempt.State.SENDING
-        )
-    return delivery, attempt
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    delivery.attempts = row[1]
+    delivery.last_attempt_at = delivery.updated_at = now
+    attempt = WebhookAttempt(
+        id=row[0], delivery=delivery, created_at=now, url=delivery.endpoint.url, state=WebhookAttempt.State.SENDING
+    )
+    attempt._state.adding = False
+    return attempt
+
+
+_DELIVERY = WebhookDelivery._meta.db_table
+_ATTEMPT = WebhookAttempt._meta.db_table
+_ENDPOINT = WebhookEndpoint._meta.db_table
+# Count the attempt and write its row: the attempt's id and the delivery's attempt count, or no row.
+OPEN_SQL = f"""
+WITH counted AS (
+    UPDATE {_DELIVERY} SET attempts = attempts + 1, last_attempt_at = %(now)s, updated_at = %(now)s
+    WHERE id = %(id)s AND status = 'pending' AND next_attempt_at = %(lease)s
+    RETURNING id, attempts
+), opened AS (
+    INSERT INTO {_ATTEMPT}
+        (state, finished_at, delivery_id, created_at, url, status_code, latency_ms, response_body, error, succeeded)
+    SELECT 'sending', NULL, id, %(now)s, %(url)s, NULL, 0, '', '', false FROM counted
+    RETURNING id
+)
+SELECT opened.id, counted.attempts FROM opened, counted
+"""  # noqa: S608 - table names from the models, values are parameters
+# A delivered attempt: the delivery, its attempt row and the endpoint's failure streak, in one statement.
+DELIVERED_SQL = f"""
+WITH delivered AS (
+    UPDATE {_DELIVERY} SET status = 'succeeded', delivered_at = %(now)s, next_attempt_at = NULL,
+        last_status_code = %(status_code)s, last_error = '', updated_at = %(now)s
+    WHERE id = %(id)s
+    RETURNING endpoint_id
+), finished AS (
+    UPDATE {_ATTEMPT} SET state = 'finished', finished_at = %(now)s, status_code = %(status_code)s,
+        latency_ms = %(latency_ms)s, response_body = %(body)s, error = '', succeeded = true
+    WHERE id = %(attempt)s AND EXISTS (SELECT FROM delivered)
+), streak AS (
+    UPDATE {_ENDPOINT} SET consecutive_failures = 0
+    WHERE id IN (SELECT endpoint_id FROM delivered) AND consecutive_failures > 0
+)
+SELECT count(*) FROM delivered
+"""  # noqa: S608 - table names from the models, values are parameters
+
+
+def _release(deliveries: list[WebhookDelivery]) -> None:
+    """The leased deliveries a batch did not send are due again now (no attempt was counted for them)."""
+    WebhookDelivery.objects.filter(
+        pk__in=[delivery.pk for delivery in deliveries], status=WebhookDelivery.Status.PENDING
+    ).update(next_attempt_at=timezone.now())
+
+
+def request_headers(delivery: WebhookDelivery, endpoint: WebhookEndpoint, body: bytes) -> dict[str, str]:
+    """The headers a delivery's request carries besides Host, Content-Type and User-Agent (the transport's)."""
+    return signing.signature_headers(
+        secrets_=endpoint.signing_secrets(), message_id=str(delivery.pk), timestamp=int(time.time()), body=body
+    )
 
 
 def webhook_delivery_attempt(*, delivery_id: uuid.UUID | str) -> AttemptResult | None:
@@ -83,14 +171,52 @@ def webhook_delivery_attempt(*, delivery_id: uuid.UUID | str) -> AttemptResult |
     claimed = _claim(delivery_id)
     if claimed is None:
         return None
-    delivery, attempt = claimed
+    return _send(*claimed)[0]
+
+
+def webhook_deliveries_send(*, endpoint_id: uuid.UUID | str, limit: int | None = None) -> list[AttemptResult]:
+    """Send the due deliveries of one endpoint: lease up to ``limit`` (``WEBHOOK_BATCH_SIZE``) oldest first in one
+    transaction, then send them in that order over one kept-alive connection, each with its attempt row written
+    (``sending``) before its request and closed after it, as a single attempt does.
+
+    The batch stops early when a request got no answer (timeout, refused, reset) or the endpoint answered 410, or
+    when half the lease has gone by: the deliveries not sent are due again at once (no attempt counted) and
+    another batch is queued for them, as it is when the batch was full. The endpoint's queued flag is cleared
+    first, so a delivery committed after the lease queues a batch of its own.
+    """
+    limit = limit or settings.WEBHOOK_BATCH_SIZE
+    try:
+        cache.delete(batch_queued_key(endpoint_id))
+    except Exception:  # Redis down: the flag expires on its own
+        logger.warning("could not clear the batch flag of endpoint %s", endpoint_id, exc_info=True)
+    with transaction.atomic():
+        leased = _lease({"endpoint_id": endpoint_id}, limit=limit)
+    deadline = time.monotonic() + settings.WEBHOOK_SEND_LEASE_SECONDS / 2
+    results: list[AttemptResult] = []
+    stop = False
+    for index, delivery in enumerate(leased):
+        if index and (stop or time.monotonic() > deadline):
+            _release(leased[index:])
+            _enqueue_endpoints([endpoint_id])
+            break
+        attempt = _open(delivery)
+        if attempt is not None:
+            result, stop = _send(delivery, attempt)
+            results.append(result)
+    else:
+        if len(leased) >= limit:  # more may be due: the next batch
+            _enqueue_endpoints([endpoint_id])
+    return results
+
+
+def _send(delivery: WebhookDelivery, attempt: WebhookAttempt) -> tuple[AttemptResult, bool]:
+    """Send one claimed delivery and record the outcome; also whether a batch should stop here."""
     endpoint = delivery.endpoint
     if not endpoint.is_active and delivery.event_type != PING:
-        return _record(delivery, attempt, response=None, error="The endpoint is disabled.", latency_ms=0, final=True)
+        result = _record(delivery, attempt, response=None, error="The endpoint is disabled.", latency_ms=0, final=True)
+        return result, False
     body = _body(delivery.payload)
-    headers = signing.signature_headers(
-        secrets_=endpoint.signing_secrets(), message_id=str(delivery.pk), timestamp=int(time.time()), body=body
-    )
+    headers = request_headers(delivery, endpoint, body)
     started = time.perf_counter()
     response: transport.Response | None = None
     try:
@@ -101,7 +227,8 @@ def webhook_delivery_attempt(*, delivery_id: uuid.UUID | str) -> AttemptResult |
     except transport.SendError as exc:
         error = str(exc)
     latency_ms = response.latency_ms if response else int((time.perf_counter() - started) * 1000)
-    return _record(delivery, attempt, response=response, error=error, latency_ms=latency_ms)
+    result = _record(delivery, attempt, response=response, error=error, latency_ms=latency_ms)
+    return result, response is None or result.outcome == "gone"
 
 
 def _record(
@@ -116,6 +243,8 @@ def _record(
     now = timezone.now()
     status_code = response.status_code if response else None
     succeeded = bool(response and response.ok)
+    if response is not None and succeeded:
+        return _record_delivered(delivery, attempt, response=response, latency_ms=latency_ms, now=now)
     with transaction.atomic():
         # Locked for the write; gone if its endpoint was deleted while the request was out.
         if not WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).exists():
@@ -162,6 +291,38 @@ def _record(
         status_code or error,
     )
     return AttemptResult(delivery.pk, outcome, status_code, delivery.next_attempt_at)
+
+
+def _record_delivered(
+    delivery: WebhookDelivery, attempt: WebhookAttempt, *, response: transport.Response, latency_ms: int, now: datetime
+) -> AttemptResult:
+    """The common outcome in one statement: delivered, the attempt closed, the failure streak reset."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            DELIVERED_SQL,
+            {
+                "id": delivery.pk,
+                "attempt": attempt.pk,
+                "now": now,
+                "status_code": response.status_code,
+                "latency_ms": latency_ms,
+                "body": response.body,
+            },
+        )
+        (found,) = cursor.fetchone() or (0,)
+    if not found:  # its endpoint was deleted while the request was out
+        return AttemptResult(delivery.pk, "deleted", response.status_code)
+    delivery.status, delivery.delivered_at, delivery.next_attempt_at = delivery.Status.SUCCEEDED, now, None
+    delivery.last_status_code, delivery.last_error = response.status_code, ""
+    metrics.webhook_delivery(outcome="succeeded", seconds=latency_ms / 1000)
+    logger.debug(
+        "webhook delivery %s attempt %s to %s: succeeded (%s)",
+        delivery.pk,
+        delivery.attempts,
+        delivery.endpoint_id,
+        response.status_code,
+    )
+    return AttemptResult(delivery.pk, "succeeded", response.status_code, None)
 
 
 def _count_dead_letter(endpoint_id: uuid.UUID, *, gone: bool) -> None:

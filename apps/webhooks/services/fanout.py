@@ -11,24 +11,34 @@ from django.utils import timezone
 from apps.audit.services import record
 from apps.core.models import OutboxEvent
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
-from apps.webhooks.services._common import PING, User, _authorize, _body, _enqueue_on_commit
+from apps.webhooks.services._common import (
+    PING,
+    User,
+    _authorize,
+    _body,
+    _enqueue_endpoints_on_commit,
+    _enqueue_on_commit,
+)
 
 
-def webhook_fan_out(*, event: OutboxEvent) -> list[WebhookDelivery]:
-    """One delivery per active endpoint of the event's organization that subscribes to its type.
+def webhook_fan_out(*, event: OutboxEvent) -> int:
+    """One delivery per active endpoint of the event's organization that subscribes to its type; how many
+    endpoints subscribe.
 
     Runs as an outbox handler (at least once): the unique (endpoint, event)
-    constraint makes a repeat create nothing.
+    constraint makes a repeat create nothing. One INSERT; after commit, one batch
+    task per endpoint unless one is queued already (a repeat queues batches that
+    find nothing new).
     """
     if event.organization_id is None:
-        return []
+        return 0
     endpoints = [
         endpoint
         for endpoint in WebhookEndpoint.objects.filter(organization_id=event.organization_id, is_active=True)
         if endpoint.subscribes_to(event.event_type)
     ]
     if not endpoints:
-        return []
+        return 0
     now = timezone.now()
     payload = {
         "id": str(event.id),
@@ -38,30 +48,23 @@ def webhook_fan_out(*, event: OutboxEvent) -> list[WebhookDelivery]:
         "data": event.payload,
     }
     payload = json.loads(_body(payload))
-    with transaction.atomic():
-        WebhookDelivery.objects.bulk_create(
-            [
-                WebhookDelivery(
-                    organization_id=event.organization_id,
-                    endpoint=endpoint,
-                    event_id=event.id,
-                    event_type=event.event_type,
-                    payload=payload,
-                    next_attempt_at=now,
-                    enqueued_at=now,
-                )
-                for endpoint in endpoints
-            ],
-            ignore_conflicts=True,
-        )
-        # ignore_conflicts hides which rows were inserted: read back those not attempted yet.
-        deliveries = list(
-            WebhookDelivery.objects.filter(
-                event_id=event.id, endpoint__in=endpoints, attempts=0, status=WebhookDelivery.Status.PENDING
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                organization_id=event.organization_id,
+                endpoint=endpoint,
+                event_id=event.id,
+                event_type=event.event_type,
+                payload=payload,
+                next_attempt_at=now,
+                enqueued_at=now,
             )
-        )
-        _enqueue_on_commit([d.pk for d in deliveries])
-    return deliveries
+            for endpoint in endpoints
+        ],
+        ignore_conflicts=True,
+    )
+    _enqueue_endpoints_on_commit([endpoint.pk for endpoint in endpoints])
+    return len(endpoints)
 
 
 def webhook_ping(*, actor: User | None, endpoint: WebhookEndpoint) -> WebhookDelivery:
