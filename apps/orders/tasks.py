@@ -10,3 +10,11 @@ def send_order_email(order_id: str, kind: str) -> bool:
     from apps.orders import services
 
     return services.order_email_send(order_id=order_id, kind=kind)
+
+
+@shared_task(acks_late=True)
+def orders_payment_timeout_sweep() -> int:
+    """Beat: cancel pending orders left unpaid past ORDER_PAYMENT_TIMEOUT (stock back once); safe to run twice."""
+    from apps.orders import services
+
+    return services.orders_payment_timeout_sweep()

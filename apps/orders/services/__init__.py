@@ -26,15 +26,29 @@ from apps.orders.services.lifecycle import (
 )
 from apps.orders.services.payment import order_payment_update
 from apps.orders.services.placement import MAX_LINES, MAX_QUANTITY, Totals, order_place, order_totals
+from apps.orders.services.unpaid import (
+    PAYMENT_FAILED,
+    PAYMENT_TIMEOUT,
+    UNPAID_CANCEL_REASONS,
+    order_awaits_payment,
+    order_cancel_unpaid,
+    orders_payment_overdue,
+    orders_payment_timeout_sweep,
+)
 
 __all__ = [
     "EDITABLE_FIELDS",
     "MAX_LINES",
     "MAX_QUANTITY",
+    "PAYMENT_FAILED",
+    "PAYMENT_TIMEOUT",
     "TRANSITION_SERVICES",
+    "UNPAID_CANCEL_REASONS",
     "RefundResult",
     "Totals",
+    "order_awaits_payment",
     "order_cancel",
+    "order_cancel_unpaid",
     "order_confirm",
     "order_deliver",
     "order_email_send",
@@ -47,4 +61,6 @@ __all__ = [
     "order_totals",
     "order_transition",
     "order_update",
+    "orders_payment_overdue",
+    "orders_payment_timeout_sweep",
 ]
