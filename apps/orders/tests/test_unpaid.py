@@ -14,6 +14,7 @@ from apps.orders import services
 from apps.orders.models import Order
 from apps.orders.tasks import orders_payment_timeout_sweep
 from apps.orders.tests.factories import ADDRESS
+from olympus.celery import app
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +43,8 @@ def test_the_timeout_defaults_to_thirty_minutes_and_the_sweep_is_on_the_beat_sch
     assert timedelta(minutes=30) == django_settings.ORDER_PAYMENT_TIMEOUT
     tasks = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
     assert "apps.orders.tasks.orders_payment_timeout_sweep" in tasks
+    # on the orders queue, with the other order work
+    assert app.amqp.router.route({}, orders_payment_timeout_sweep.name)["queue"].name == "orders"
 
 
 def test_an_order_unpaid_past_the_timeout_is_cancelled_with_its_stock_back_and_the_customer_emailed(
