@@ -42,6 +42,7 @@ app.conf.task_routes = {
     # Stripe events are processed on the webhooks queue, billing emails on the emails queue.
     "apps.billing.tasks.stripe_*": {"queue": "webhooks"},
     "apps.billing.tasks.send_payment_failed_email": {"queue": "emails"},
+    "apps.billing.tasks.send_subscription_confirmation_email": {"queue": "emails"},
     "apps.billing.tasks.*": {"queue": "orders"},
     "apps.analytics.tasks.*": {"queue": "analytics"},
     "apps.audit.tasks.*": {"queue": "maintenance"},

@@ -331,6 +331,33 @@ ACTIONS = [
         ),
     ),
     Action(
+        name="delete a product",
+        setup=_set("target", lambda w: ProductFactory(organization=w.organization, status="active")),
+        expected={**PRODUCT_STAFF, "member": "FORBIDDEN"},
+        done=lambda world, actor: Product.objects.get(pk=world.target.pk).deleted_at is not None,
+        audit="product.deleted",
+        event="product.deleted",
+        rest=lambda client, world: client.delete(f"/api/v1/products/{world.target.pk}/"),
+        graphql=("mutation($id: UUID!) { deleteProduct(id: $id) }", lambda w: {"id": str(w.target.pk)}),
+    ),
+    Action(
+        name="bulk-update products",
+        setup=_set("target", lambda w: ProductFactory(organization=w.organization, price_cents=1000)),
+        expected=PRODUCT_STAFF,
+        done=lambda world, actor: Product.objects.get(pk=world.target.pk).price_cents == 1234,
+        audit="product.bulk_updated",
+        event="product.updated",
+        rest=lambda client, world: client.post(
+            "/api/v1/products/bulk-update/",
+            {"ids": [str(world.target.pk)], "changes": {"price_cents": 1234}},
+            format="json",
+        ),
+        graphql=(
+            "mutation($ids: [UUID!]!) { bulkUpdateProducts(ids: $ids, changes: {priceCents: 1234}) { priceCents } }",
+            lambda w: {"ids": [str(w.target.pk)]},
+        ),
+    ),
+    Action(
         name="change a member's role",
         setup=_set("target", lambda w: MembershipFactory(organization=w.organization, role="member")),
         expected=MEMBER_ADMINS,

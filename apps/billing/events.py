@@ -6,8 +6,15 @@ from apps.core.models import OutboxEvent
 
 SUBSCRIPTION_UPDATED = "subscription.updated"
 INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
+# A subscription checkout was paid on Stripe's page: the buyer and the billing contact get a confirmation.
+CHECKOUT_COMPLETED = "billing.checkout_completed"
 
 
 @event_handler(INVOICE_PAYMENT_FAILED)
 def send_payment_failed_email_on_event(event: OutboxEvent) -> None:
     tasks.send_payment_failed_email.delay(event.payload["invoice_id"])
+
+
+@event_handler(CHECKOUT_COMPLETED)
+def send_subscription_confirmation_on_event(event: OutboxEvent) -> None:
+    tasks.send_subscription_confirmation_email.delay(event.payload["checkout_id"])

@@ -220,6 +220,8 @@ class CheckoutSession(BaseModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     stripe_subscription_id = models.CharField(max_length=255, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Set in the transaction that sent the "subscription started" email: a redelivered event sends none.
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -27,3 +27,11 @@ def send_payment_failed_email(invoice_id: str) -> bool:
     from apps.billing import services
 
     return services.payment_failed_notice_send(invoice_id=invoice_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(smtplib.SMTPException, OSError))
+def send_subscription_confirmation_email(checkout_id: str) -> bool:
+    """Confirm a subscription bought through checkout to its buyer and the billing contact, once."""
+    from apps.billing import services
+
+    return services.subscription_confirmation_send(checkout_id=checkout_id)

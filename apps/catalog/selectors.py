@@ -93,6 +93,16 @@ def product_get_for_change(*, user: Any, product_id: uuid.UUID | str) -> Product
         raise NotFound("Product not found.") from exc
 
 
+def visible_product_by_slug(
+    *, user: Any, organization: str, slug: str, member_of: frozenset[uuid.UUID] | None = None
+) -> QuerySet[Product]:
+    """The product with ``slug`` in ``organization`` (its id or slug) among those the user may read (0 or 1 row)."""
+    owner = Q(organization__slug=organization)
+    with contextlib.suppress(ValueError):
+        owner |= Q(organization_id=uuid.UUID(str(organization)))
+    return visible_products(user=user, member_of=member_of).filter(owner, slug=slug)
+
+
 def product_organizations(*, user: Any, product_ids: list[uuid.UUID]) -> list[Organization]:
     """The user's organizations that own any of these products (for bulk permission checks)."""
     owned = scope_to_organization(Product.objects.alive(), user=user).filter(pk__in=product_ids)

@@ -23,9 +23,14 @@ from strawberry.types import Info
 from apps.catalog import selectors, services
 from apps.catalog.filters import ProductFilter
 from apps.catalog.models import Product
-from apps.catalog.serializers import InventoryAdjustSerializer, ProductCreateSerializer, ProductWriteSerializer
+from apps.catalog.serializers import (
+    BulkUpdateSerializer,
+    InventoryAdjustSerializer,
+    ProductCreateSerializer,
+    ProductWriteSerializer,
+)
 from apps.core.exceptions import ValidationError
-from apps.graphql.common import BigInt, DjangoCursorConnection, get_one, page_connection
+from apps.graphql.common import BigInt, DjangoCursorConnection, get_list, get_one, page_connection
 from apps.graphql.context import context_of
 from apps.graphql.inputs import provided, validated
 from apps.organizations.selectors import organization_get
@@ -145,6 +150,15 @@ class UpdateProductInput(ProductFieldsInput):
     pass
 
 
+@strawberry.input(description="What `bulkUpdateProducts` changes on every product; at least one field.")
+class BulkProductChangesInput:
+    status: ProductStatus | None = strawberry.UNSET
+    price_cents: BigInt | None = strawberry.UNSET
+    compare_at_price_cents: BigInt | None = strawberry.UNSET
+    track_inventory: bool | None = strawberry.UNSET
+    allow_backorder: bool | None = strawberry.UNSET
+
+
 # --- root fields -------------------------------------------------------------------------------------
 
 
@@ -202,6 +216,17 @@ class CatalogQuery:
         queryset = selectors.visible_products(user=context.user, member_of=context.member_of).filter(pk=id)
         return get_one(queryset, info, message="Product not found.")  # type: ignore[return-value]
 
+    @strawberry_django.field(
+        description="A product by its slug in an organization (id or slug) that the caller may see; NOT_FOUND "
+        "otherwise."
+    )
+    def product_by_slug(self, info: Info, organization: str, slug: str) -> ProductType | None:
+        context = context_of(info)
+        queryset = selectors.visible_product_by_slug(
+            user=context.user, member_of=context.member_of, organization=organization, slug=slug
+        )
+        return get_one(queryset, info, message="Product not found.")  # type: ignore[return-value]
+
 
 @strawberry.type
 class CatalogMutation:
@@ -245,3 +270,34 @@ class CatalogMutation:
         product, caller = _for_change(info, id)
         data = validated(InventoryAdjustSerializer, {"delta": delta, "reason": reason})
         return services.product_adjust_inventory(product=product, **data, **caller)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Delete a product (delete_products; soft: orders keep their lines). Returns its id."
+    )
+    def delete_product(self, info: Info, id: UUID) -> UUID | None:  # noqa: A002
+        product, caller = _for_change(info, id)
+        services.product_delete(product=product, **caller)
+        return product.pk
+
+    @strawberry.mutation(
+        description="Change status, prices or inventory flags of up to 100 products at once, all or nothing "
+        "(change_products in each product's organization; NOT_FOUND if any is not yours)."
+    )
+    def bulk_update_products(
+        self, info: Info, ids: list[UUID], changes: BulkProductChangesInput
+    ) -> list[ProductType] | None:
+        context = context_of(info)
+        data = validated(BulkUpdateSerializer, {"ids": ids, "changes": provided(changes)})
+        organizations = selectors.product_organizations(user=context.require_user(), product_ids=data["ids"])
+        for organization in organizations:
+            context.member_access_require(organization)
+        products = services.product_bulk_update(
+            organization_ids=[o.pk for o in organizations],
+            ids=data["ids"],
+            changes=data["changes"],
+            actor=context.user,
+            permissions={o.pk: context.permissions(o) for o in organizations},
+        )
+        queryset = selectors.visible_products(user=context.user, member_of=context.member_of)
+        ids_in_order = [p.pk for p in products]
+        return get_list(queryset.filter(pk__in=ids_in_order), info, order=ids_in_order)  # type: ignore[return-value]

@@ -104,3 +104,15 @@ def get_one(queryset: QuerySet[M], info: Info, *, message: str = "Not found.") -
         return queryset.get()
     except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound(message) from exc
+
+
+def get_list(queryset: QuerySet[M], info: Info, *, order: list[Any]) -> list[M]:
+    """The rows of a selector's queryset in ``order`` (their primary keys), with what the selection needs loaded.
+
+    For mutations that return several rows: one query for the rows and one per nested relation, whatever their number.
+    """
+    extension = optimizer.optimizer.get()
+    if extension is not None:
+        queryset = extension.optimize(queryset, info)
+    rows = {row.pk: row for row in queryset}
+    return [rows[pk] for pk in order if pk in rows]

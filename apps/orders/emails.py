@@ -24,6 +24,13 @@ def format_money(cents: int, currency: str) -> str:
     return f"{sign}{cents // 100}.{cents % 100:02d} {currency}"
 
 
+# The platform's own cancel reasons (apps.orders.services.unpaid) in the customer's words.
+CANCEL_REASON_TEXTS = {
+    "payment_failed": "The payment did not go through, so the items we held for you were released.",
+    "payment_timeout": "It was not paid in time, so the items we held for you were released.",
+}
+
+
 def order_email_context(order: Order) -> dict[str, Any]:
     money = {
         name: format_money(getattr(order, f"{name}_cents"), order.currency)
@@ -46,6 +53,7 @@ def order_email_context(order: Order) -> dict[str, Any]:
         "money": money,
         "lines": lines,
         "address": order.shipping_address,
+        "cancel_reason": CANCEL_REASON_TEXTS.get(order.cancel_reason, order.cancel_reason),
     }
 
 

@@ -19,3 +19,11 @@ def order_usage_reconcile() -> int:
     from apps.orders import services
 
     return services.order_usage_reconcile()
+
+
+@shared_task(acks_late=True)
+def orders_payment_timeout_sweep() -> int:
+    """Beat: cancel pending orders left unpaid past ORDER_PAYMENT_TIMEOUT (stock back once); safe to run twice."""
+    from apps.orders import services
+
+    return services.orders_payment_timeout_sweep()

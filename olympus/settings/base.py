@@ -330,6 +330,10 @@ OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=60)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 # How long the first response to an Idempotency-Key is kept and replayed.
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# A pending order that needs payment and is still unpaid this many minutes after it was placed is cancelled
+# (stock returned; apps.orders.services.unpaid); 0 turns the sweep off. The sweep runs every minute.
+ORDER_PAYMENT_TIMEOUT = timedelta(minutes=env.int("ORDER_PAYMENT_TIMEOUT", default=30))
+ORDER_PAYMENT_SWEEP_SECONDS = env.int("ORDER_PAYMENT_SWEEP_SECONDS", default=60)
 
 # --- GraphQL (/graphql) -------------------------------------------------------------------
 # Documents deeper, with more aliases or longer than these are refused before they run.
@@ -470,6 +474,10 @@ CELERY_BEAT_SCHEDULE = {
     "billing.stripe-events-sweep": {
         "task": "apps.billing.tasks.stripe_events_sweep",
         "schedule": BILLING_EVENT_SWEEP_SECONDS,
+    },
+    "orders.payment-timeout-sweep": {
+        "task": "apps.orders.tasks.orders_payment_timeout_sweep",
+        "schedule": ORDER_PAYMENT_SWEEP_SECONDS,
     },
     "audit.partition-maintenance": {
         "task": "apps.audit.tasks.audit_partitions_maintain",

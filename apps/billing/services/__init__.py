@@ -6,6 +6,7 @@ from apps.billing.services.checkout import (
     checkout_session_create,
     redirect_url_allowed,
     stripe_customer_ensure,
+    subscription_confirmation_send,
 )
 from apps.billing.services.invoices import invoice_apply, payment_failed_notice_send
 from apps.billing.services.payments import on_charge_refunded, on_payment_intent, order_payment_intent, payment_refund
@@ -71,6 +72,7 @@ __all__ = [
     "stripe_signature_verify",
     "subscription_apply",
     "subscription_cancel",
+    "subscription_confirmation_send",
     "subscription_refresh",
     "subscription_resume",
     "usage_period_start",

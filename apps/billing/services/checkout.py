@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.audit.services import record
+from apps.audit.services import record, record_and_publish
+from apps.billing import events as billing_events
 from apps.billing.models import BillingInterval, CheckoutSession, Plan
 from apps.billing.services.plans import live_subscription
 from apps.billing.stripe_api import stripe_client, stripe_errors
@@ -180,7 +181,7 @@ def checkout_session_complete(*, data: dict[str, Any]) -> CheckoutSession | None
                 "completed_at": timezone.now(),
             },
         )
-        record(
+        record_and_publish(
             action="billing.checkout_completed",
             resource_type="checkout_session",
             resource_id=checkout.pk,
@@ -188,8 +189,35 @@ def checkout_session_complete(*, data: dict[str, Any]) -> CheckoutSession | None
             old_values=changes.old,
             new_values=changes.new,
             actor=None,
+            # Its handler emails the subscription confirmation after commit (once: confirmation_sent_at).
+            event_type=billing_events.CHECKOUT_COMPLETED,
+            payload={"checkout_id": str(checkout.pk), "plan": checkout.plan.code, "interval": checkout.interval},
         )
     return checkout
+
+
+def subscription_confirmation_send(*, checkout_id: uuid.UUID | str) -> bool:
+    """Email "your subscription has started" for a completed checkout, once; True when an email went out.
+
+    To the member who started the checkout and the organization's billing email
+    (each address once). The row is locked while sending and the send recorded
+    in the same transaction, so a task that runs twice sends one email.
+    """
+    from apps.billing.emails import send_subscription_confirmation_email
+
+    with transaction.atomic():
+        checkout = (
+            CheckoutSession.objects.select_for_update(of=("self",))
+            .select_related("organization", "plan", "created_by")
+            .filter(pk=checkout_id, status=CheckoutSession.Status.COMPLETE)
+            .first()
+        )
+        if checkout is None or checkout.confirmation_sent_at is not None:
+            return False
+        sent = send_subscription_confirmation_email(checkout=checkout)
+        checkout.confirmation_sent_at = timezone.now()
+        checkout.save(update_fields=["confirmation_sent_at", "updated_at"])
+    return sent
 
 
 def billing_portal_session_create(

@@ -216,8 +216,20 @@ def _confirm_paid(order: Order) -> None:
             logger.info("order %s was not pending any more when its payment succeeded", order.pk)
 
 
+def _cancel_unpaid(order: Order) -> None:
+    """A failed or cancelled payment: payment marked failed, and a pending order cancelled (stock back once)."""
+    order_services.order_payment_update(order=order, payment_status=Order.PaymentStatus.FAILED)
+    if not order_services.order_cancel_unpaid(order=order, reason=order_services.PAYMENT_FAILED):
+        logger.info("order %s was not awaiting payment any more when its payment failed", order.pk)
+
+
 def on_payment_intent(data: dict[str, Any]) -> Any:
-    """``payment_intent.succeeded`` / ``payment_failed``: the intent's current status decides."""
+    """``payment_intent.succeeded`` / ``payment_failed`` / ``canceled``: the intent's current status decides.
+
+    A failed (``requires_payment_method`` after an attempt) or cancelled intent
+    cancels the pending order with reason ``payment_failed``
+    (``orders.services.order_cancel_unpaid``: stock back once, customer emailed).
+    """
     payment = _payment_for_intent(data["id"])
     if payment is None:
         return None  # not an order payment of ours (e.g. a subscription invoice's intent)
@@ -225,8 +237,10 @@ def on_payment_intent(data: dict[str, Any]) -> Any:
     _payment_sync(payment, intent)
     if intent["status"] == "succeeded":
         _confirm_paid(payment.order)
-    elif intent["status"] in {"requires_payment_method", "canceled"}:
-        order_services.order_payment_update(order=payment.order, payment_status=Order.PaymentStatus.FAILED)
+    elif intent["status"] == "canceled" or (
+        intent["status"] == "requires_payment_method" and intent.get("last_payment_error")
+    ):
+        _cancel_unpaid(payment.order)
     elif intent["status"] == "requires_capture":
         order_services.order_payment_update(order=payment.order, payment_status=Order.PaymentStatus.AUTHORIZED)
     return payment.organization_id

@@ -171,6 +171,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "invoice.payment_failed": _on_invoice_payment_failed,
     "payment_intent.succeeded": on_payment_intent,
     "payment_intent.payment_failed": on_payment_intent,
+    "payment_intent.canceled": on_payment_intent,
     "charge.refunded": on_charge_refunded,
 }
 

@@ -194,18 +194,114 @@ def test_concurrent_success_events_confirm_once(stripe_server, settings, organiz
     assert AuditLog.objects.filter(action="order.confirmed", resource_id=str(order.pk)).count() == 1
 
 
-def test_a_declined_payment_marks_the_order_failed(
-    stripe_api, api_client_for, client, django_capture_on_commit_callbacks, order, user
+def test_a_declined_payment_cancels_the_order_and_returns_the_stock_once(
+    stripe_api, api_client_for, client, django_capture_on_commit_callbacks, mailoutbox, order, product, user
 ):
+    # given: the customer's card is declined at Stripe
     api_client_for(user).post(pay_url(order))
     intent = confirm_payment(stripe_api, Payment.objects.get(order=order).stripe_payment_intent_id, DECLINED_CARD)
     assert intent.status == "requires_payment_method"
+    assert stock(product) == 8
+
+    # when: Stripe's signed payment_failed event arrives, twice (redelivery)
+    deliver(client, django_capture_on_commit_callbacks, intent, "payment_intent.payment_failed")
+    deliver(client, django_capture_on_commit_callbacks, intent, "payment_intent.payment_failed")
+
+    # then: cancelled with the documented reason, stock back once, the customer emailed once
+    order.refresh_from_db()
+    assert (order.status, order.payment_status, order.cancel_reason) == ("cancelled", "failed", "payment_failed")
+    assert order.stock_returned_at is not None
+    assert stock(product) == 10
+    assert Payment.objects.get().last_error == "Your card was declined."
+    assert AuditLog.objects.filter(action="order.cancelled", resource_id=str(order.pk), actor=None).count() == 1
+    assert OutboxEvent.objects.filter(event_type="order.cancelled").count() == 1
+    assert [m.to for m in mailoutbox] == [[user.email]]
+    assert "did not go through" in mailoutbox[0].body
+
+
+def test_a_cancelled_payment_intent_cancels_the_order(
+    stripe_api, api_client_for, client, django_capture_on_commit_callbacks, order, product
+):
+    # given: the order's intent is cancelled at Stripe
+    api_client_for(order.user).post(pay_url(order))
+    intent_id = Payment.objects.get(order=order).stripe_payment_intent_id
+    intent = stripe_api.client().v1.payment_intents.cancel(intent_id)
+
+    # when
+    deliver(client, django_capture_on_commit_callbacks, intent, "payment_intent.canceled")
+
+    # then
+    order.refresh_from_db()
+    assert (order.status, order.cancel_reason) == ("cancelled", "payment_failed")
+    assert stock(product) == 10
+
+
+def test_a_failure_event_for_an_order_staff_already_confirmed_leaves_it_alone(
+    stripe_api, api_client_for, client, django_capture_on_commit_callbacks, order, product, user
+):
+    # given: staff confirmed the order (paid some other way), then a card attempt fails at Stripe
+    api_client_for(user).post(pay_url(order))
+    order_services.order_confirm(order=order)
+    intent = confirm_payment(stripe_api, Payment.objects.get(order=order).stripe_payment_intent_id, DECLINED_CARD)
 
     deliver(client, django_capture_on_commit_callbacks, intent, "payment_intent.payment_failed")
 
     order.refresh_from_db()
-    assert (order.status, order.payment_status) == ("pending", "failed")
-    assert Payment.objects.get().last_error == "Your card was declined."
+    assert (order.status, order.payment_status) == ("confirmed", "failed")
+    assert stock(product) == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_payment_and_the_timeout_sweep_racing_return_the_stock_exactly_once(
+    stripe_server, settings, organization, product, user
+):
+    # given: an order placed long ago whose card was declined; the failure event is stored, not yet run
+    settings.STRIPE_API_BASE = stripe_server.url
+    order = order_services.order_place(
+        user=user, organization=organization, items=[{"product": product.pk, "quantity": 3}], shipping_address=ADDRESS
+    )
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timezone.timedelta(hours=2))
+    from apps.billing.services import order_payment_intent
+    from apps.orders.tasks import orders_payment_timeout_sweep
+
+    payment, _ = order_payment_intent(user=user, order=order)
+    intent = confirm_payment(stripe_server, payment.stripe_payment_intent_id, DECLINED_CARD)
+    event = event_for(intent, "payment_intent.payment_failed")
+    stored = StripeEvent.objects.create(
+        stripe_event_id=event["id"], type=event["type"], stripe_created_at=timezone.now(), payload=event
+    )
+    assert stock(product) == 7
+    barrier = threading.Barrier(2)
+    results, errors = {}, []
+
+    def work(name, function):
+        try:
+            barrier.wait()
+            results[name] = function()
+        except Exception as exc:  # reported by the assertion below: a thread's exception would vanish
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    # when: a worker processes the Stripe event while beat's sweep runs
+    threads = [
+        threading.Thread(target=work, args=("stripe", lambda: stripe_event_process(event_id=stored.pk))),
+        threading.Thread(target=work, args=("sweep", orders_payment_timeout_sweep)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    # then: one of them cancelled it, with its own reason; the stock came back exactly once
+    assert not errors, errors
+    assert results["stripe"] == "processed"
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    assert order.cancel_reason == ("payment_timeout" if results["sweep"] == 1 else "payment_failed")
+    assert stock(product) == 10
+    assert AuditLog.objects.filter(action="order.cancelled", resource_id=str(order.pk)).count() == 1
+    assert OutboxEvent.objects.filter(event_type="order.cancelled").count() == 1
 
 
 def test_a_late_failure_event_never_undoes_a_success(paid, client, django_capture_on_commit_callbacks, order):

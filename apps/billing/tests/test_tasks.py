@@ -13,6 +13,7 @@ from olympus.celery import app
         (tasks.stripe_event_process, "webhooks"),
         (tasks.stripe_events_sweep, "webhooks"),
         (tasks.send_payment_failed_email, "emails"),
+        (tasks.send_subscription_confirmation_email, "emails"),
     ],
 )
 def test_tasks_are_routed_to_their_queue(task, queue):

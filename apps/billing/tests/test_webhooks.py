@@ -379,6 +379,49 @@ def test_checkout_completed_completes_our_session_and_applies_the_subscription(
     assert organization.limits["products"] is None
 
 
+def test_a_subscription_started_through_checkout_is_confirmed_by_email_once(
+    api_client_for,
+    client,
+    django_capture_on_commit_callbacks,
+    stripe_prices,
+    stripe_api,
+    organization,
+    owner,
+    mailoutbox,
+):
+    # given: an owner bought Pro (monthly) through checkout; the organization has a billing email
+    on_default_plan(organization)
+    organization.billing_email = "Accounts@Acme.test"
+    organization.save()
+    started = api_client_for(owner).post(
+        "/api/v1/billing/checkout",
+        {
+            "organization": str(organization.pk),
+            "plan": "pro",
+            "interval": "month",
+            "success_url": "https://app.example.com/done",
+            "cancel_url": "https://app.example.com/billing",
+        },
+    )
+    stripe_api.pay_checkout(started.json()["checkout_url"])
+    session = stripe_api.client().v1.checkout.sessions.retrieve(started.json()["session_id"])
+    assert mailoutbox == []
+
+    # when: Stripe reports the completion, and delivers the same news again as another event
+    deliver(client, django_capture_on_commit_callbacks, session, "checkout.session.completed")
+    deliver(client, django_capture_on_commit_callbacks, session, "checkout.session.completed")
+
+    # then: one confirmation, to the buyer and the billing contact, naming the plan and its price
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == [owner.email.lower(), "accounts@acme.test"]
+    assert message.subject == "Acme is subscribed to Pro on Olympus"
+    assert "billed monthly at 29.00 USD" in message.body
+    assert "29.00 USD" in message.alternatives[0][0]
+    assert organization.checkout_sessions.get().confirmation_sent_at is not None
+    assert OutboxEvent.objects.filter(event_type="billing.checkout_completed").count() == 1
+
+
 def test_a_paid_invoice_is_recorded(
     client, django_capture_on_commit_callbacks, stripe_prices, stripe_api, organization
 ):

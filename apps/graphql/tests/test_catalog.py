@@ -294,3 +294,115 @@ def test_adjust_inventory_by_zero_is_a_validation_error(gql, catalog, member):
 
     assert result.codes == ["VALIDATION_ERROR"]
     assert result.error["extensions"]["details"] == {"delta": ["Must not be zero."]}
+
+
+# --- parity with the design: productBySlug, deleteProduct, bulkUpdateProducts, compareAtPriceCents ------
+
+BY_SLUG = """
+query($organization: String!, $slug: String!) {
+  productBySlug(organization: $organization, slug: $slug) { id name compareAtPriceCents inventoryQuantity }
+}"""
+DELETE = "mutation($id: UUID!) { deleteProduct(id: $id) }"
+BULK = """
+mutation($ids: [UUID!]!, $changes: BulkProductChangesInput!) {
+  bulkUpdateProducts(ids: $ids, changes: $changes) { id status priceCents compareAtPriceCents organization { slug } }
+}"""
+
+
+@pytest.mark.parametrize("by", ["slug", "id"])
+def test_product_by_slug_in_an_organization_named_by_slug_or_id(gql, catalog, organization, by):
+    product = catalog["active"]
+    Product.objects.filter(pk=product.pk).update(compare_at_price_cents=3000)
+    key = organization.slug if by == "slug" else str(organization.pk)
+
+    result = gql(BY_SLUG, {"organization": key, "slug": product.slug})
+
+    assert result.errors == []
+    assert result.data["productBySlug"] == {
+        "id": str(product.pk),
+        "name": "Blue kettle",
+        "compareAtPriceCents": 3000,
+        "inventoryQuantity": None,
+    }
+
+
+def test_product_by_slug_follows_visibility(gql, catalog, organization, other_organization, member, outsider):
+    draft = catalog["draft"]
+    # a member sees their draft with its stock; an outsider does not see it at all
+    mine = gql(BY_SLUG, {"organization": "acme", "slug": draft.slug}, user=member)
+    assert mine.data["productBySlug"]["inventoryQuantity"] == 10
+    assert gql(BY_SLUG, {"organization": "acme", "slug": draft.slug}, user=outsider).codes == ["NOT_FOUND"]
+    # a slug is looked up in the organization named, not in another one
+    foreign = catalog["foreign"]
+    assert gql(BY_SLUG, {"organization": "acme", "slug": foreign.slug}).codes == ["NOT_FOUND"]
+    assert gql(BY_SLUG, {"organization": "no-such-org", "slug": draft.slug}).codes == ["NOT_FOUND"]
+
+
+def test_admin_deletes_a_product_softly_and_it_vanishes(gql, catalog, admin):
+    product = catalog["active"]
+
+    result = gql(DELETE, {"id": str(product.pk)}, user=admin)
+
+    assert result.errors == []
+    assert result.data["deleteProduct"] == str(product.pk)
+    assert Product.objects.get(pk=product.pk).deleted_at is not None
+    assert gql(PRODUCT, {"id": str(product.pk)}, user=admin).codes == ["NOT_FOUND"]
+    assert AuditLog.objects.filter(action="product.deleted", resource_id=str(product.pk), actor=admin).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "code"), [("member", "FORBIDDEN"), ("viewer", "FORBIDDEN"), ("outsider", "NOT_FOUND")]
+)
+def test_only_admins_delete_products(gql, catalog, request, role, code):
+    product = catalog["active"]
+
+    assert gql(DELETE, {"id": str(product.pk)}, user=request.getfixturevalue(role)).codes == [code]
+    assert Product.objects.get(pk=product.pk).deleted_at is None
+
+
+def test_bulk_update_changes_every_product_all_or_nothing(gql, catalog, member):
+    ids = [str(catalog["active"].pk), str(catalog["draft"].pk)]
+    changes = {"status": "ARCHIVED", "priceCents": 999, "compareAtPriceCents": 1999}
+
+    result = gql(BULK, {"ids": ids, "changes": changes}, user=member)
+
+    assert result.errors == []
+    assert [row["id"] for row in result.data["bulkUpdateProducts"]] == sorted(ids)  # REST's order: by id
+    assert {(r["status"], r["priceCents"], r["compareAtPriceCents"]) for r in result.data["bulkUpdateProducts"]} == {
+        ("ARCHIVED", 999, 1999)
+    }
+    assert result.data["bulkUpdateProducts"][0]["organization"] == {"slug": "acme"}
+    assert AuditLog.objects.filter(action="product.bulk_updated").count() == 2
+
+
+def test_bulk_update_with_another_tenants_product_changes_nothing(gql, catalog, member):
+    ids = [str(catalog["active"].pk), str(catalog["foreign"].pk)]
+
+    result = gql(BULK, {"ids": ids, "changes": {"priceCents": 1}}, user=member)
+
+    assert result.codes == ["NOT_FOUND"]
+    assert result.error["extensions"]["details"] == {"ids": [str(catalog["foreign"].pk)]}
+    assert Product.objects.get(pk=catalog["active"].pk).price_cents == 2500
+
+
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        ({"ids": [], "changes": {"priceCents": 1}}, "ids"),
+        ({"changes": {}}, "changes"),
+        ({"changes": {"priceCents": -1}}, "changes"),
+    ],
+)
+def test_bulk_update_validates_like_rest(gql, catalog, member, variables, field):
+    variables = {"ids": [str(catalog["active"].pk)], **variables}
+
+    result = gql(BULK, variables, user=member)
+
+    assert result.codes == ["VALIDATION_ERROR"]
+    assert field in result.error["extensions"]["details"]
+
+
+def test_viewer_may_not_bulk_update(gql, catalog, viewer):
+    result = gql(BULK, {"ids": [str(catalog["active"].pk)], "changes": {"priceCents": 1}}, user=viewer)
+
+    assert result.codes == ["FORBIDDEN"]

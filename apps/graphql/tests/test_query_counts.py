@@ -104,3 +104,25 @@ def test_an_organizations_orders_in_constant_queries(gql, organization, member, 
     data = _run(gql, member, query, django_assert_num_queries, 6)
 
     assert len(data["organization"]["orders"]["edges"]) == rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_bulk_update_products_returns_them_in_constant_queries(
+    gql, organization, member, rows, django_assert_num_queries
+):
+    ids = [str(p.pk) for p in ProductFactory.create_batch(rows, organization=organization, price_cents=100)]
+    query = (
+        "mutation($ids: [UUID!]!) { bulkUpdateProducts(ids: $ids, changes: {allowBackorder: true}) "
+        "{ id allowBackorder organization { slug } } }"
+    )
+    gql("{ me { id } }", user=member)
+
+    # Fixed (10): session, my organizations, the products' organizations, guardian grants (2), the savepoint
+    # pair, the locked products, the rows read back and their organizations: reading back is one query per
+    # relation whatever the number. The service's writes are per product (25 each: full_clean's organization
+    # and constraint checks in savepoints, the update, its audit entry and event), as on REST's bulk-update.
+    with django_assert_num_queries(10 + 25 * rows):
+        result = gql(query, {"ids": ids}, user=member)
+
+    assert result.errors == [], result.errors
+    assert len(result.data["bulkUpdateProducts"]) == rows

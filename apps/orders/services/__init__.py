@@ -26,16 +26,30 @@ from apps.orders.services.lifecycle import (
 )
 from apps.orders.services.payment import order_payment_update
 from apps.orders.services.placement import MAX_LINES, MAX_QUANTITY, Totals, order_place, order_totals
+from apps.orders.services.unpaid import (
+    PAYMENT_FAILED,
+    PAYMENT_TIMEOUT,
+    UNPAID_CANCEL_REASONS,
+    order_awaits_payment,
+    order_cancel_unpaid,
+    orders_payment_overdue,
+    orders_payment_timeout_sweep,
+)
 from apps.orders.services.usage import order_usage_reconcile
 
 __all__ = [
     "EDITABLE_FIELDS",
     "MAX_LINES",
     "MAX_QUANTITY",
+    "PAYMENT_FAILED",
+    "PAYMENT_TIMEOUT",
     "TRANSITION_SERVICES",
+    "UNPAID_CANCEL_REASONS",
     "RefundResult",
     "Totals",
+    "order_awaits_payment",
     "order_cancel",
+    "order_cancel_unpaid",
     "order_confirm",
     "order_deliver",
     "order_email_send",
@@ -49,4 +63,6 @@ __all__ = [
     "order_transition",
     "order_update",
     "order_usage_reconcile",
+    "orders_payment_overdue",
+    "orders_payment_timeout_sweep",
 ]
