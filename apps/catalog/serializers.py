@@ -2,7 +2,7 @@ from datetime import UTC
 
 from rest_framework import serializers
 
-from apps.catalog.models import MAX_IMAGES, Product
+from apps.catalog.models import MAX_IMAGES, Product, rating_average
 from apps.catalog.services import BULK_FIELDS, BULK_MAX
 
 # Seen only by members of the product's organization.
@@ -13,7 +13,12 @@ class ProductOutputSerializer(serializers.ModelSerializer):
     """A product as the reader may see it: stock figures only for members of its organization."""
 
     organization = serializers.UUIDField(source="organization_id", read_only=True)
+    category = serializers.UUIDField(source="category_id", read_only=True, allow_null=True)
     in_stock = serializers.BooleanField(read_only=True)
+    rating_average = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Mean of the approved reviews' ratings (2 decimals); null: none."
+    )
+    rating_count = serializers.IntegerField(read_only=True, help_text="Approved reviews.")
     # Output only; not read_only so that the schema does not list them as always present.
     barcode = serializers.CharField(required=False, help_text="Members of the organization only.")
     track_inventory = serializers.BooleanField(required=False, help_text="Members of the organization only.")
@@ -39,6 +44,9 @@ class ProductOutputSerializer(serializers.ModelSerializer):
             "in_stock",
             "attributes",
             "images",
+            "category",
+            "rating_average",
+            "rating_count",
             "seo_title",
             "seo_description",
             "status",
@@ -74,6 +82,9 @@ class ProductWriteSerializer(serializers.Serializer):
     allow_backorder = serializers.BooleanField(required=False)
     attributes = serializers.DictField(required=False)
     images = serializers.ListField(child=serializers.URLField(max_length=500), required=False, max_length=MAX_IMAGES)
+    category = serializers.UUIDField(
+        required=False, allow_null=True, help_text="A category of the product's organization; null for none."
+    )
     seo_title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     seo_description = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
@@ -123,9 +134,11 @@ class BulkUpdateSerializer(serializers.Serializer):
 # A page of 100 rows through ModelSerializer costs more than the query itself; the list
 # reads `.values()` rows and turns them into the same JSON as ProductOutputSerializer
 # (a test holds the two equal).
-ROW_FIELDS = tuple(name for name in ProductOutputSerializer.Meta.fields if name not in {"organization", "in_stock"}) + (
-    "organization_id",
-)
+ROW_FIELDS = tuple(
+    name
+    for name in ProductOutputSerializer.Meta.fields
+    if name not in {"organization", "category", "in_stock", "rating_average"}
+) + ("organization_id", "category_id", "rating_sum")
 
 
 def _iso(value) -> str | None:
@@ -142,6 +155,8 @@ def represent_rows(rows, member_of) -> list[dict]:
         data = {name: row[name] for name in ProductOutputSerializer.Meta.fields if name in row}
         data["id"] = str(row["id"])
         data["organization"] = str(row["organization_id"])
+        data["category"] = str(row["category_id"]) if row["category_id"] else None
+        data["rating_average"] = rating_average(row["rating_sum"], row["rating_count"])
         data["in_stock"] = not row["track_inventory"] or row["allow_backorder"] or row["inventory_quantity"] > 0
         for name in ("published_at", "created_at", "updated_at"):
             data[name] = _iso(row[name])
@@ -150,3 +165,37 @@ def represent_rows(rows, member_of) -> list[dict]:
                 del data[name]
         out.append({name: data[name] for name in ProductOutputSerializer.Meta.fields if name in data})
     return out
+
+
+# --- categories ----------------------------------------------------------------------------------
+
+
+class CategoryOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    organization = serializers.UUIDField(source="organization_id")
+    parent = serializers.UUIDField(source="parent_id", allow_null=True, help_text="Null for a root.")  # type: ignore[assignment]  # a field named like DRF's Field.parent
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    description = serializers.CharField()
+    position = serializers.IntegerField()
+    depth = serializers.IntegerField(help_text="1 for a root.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class CategoryWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(
+        max_length=120, required=False, allow_blank=True, help_text="From the name when empty."
+    )
+    description = serializers.CharField(required=False, allow_blank=True)
+    position = serializers.IntegerField(required=False, min_value=-(10**6), max_value=10**6)
+
+
+class CategoryCreateSerializer(CategoryWriteSerializer):
+    organization = serializers.UUIDField()
+    parent = serializers.UUIDField(required=False, allow_null=True, help_text="Null or absent: a root.")  # type: ignore[assignment]  # a field named like DRF's Field.parent
+
+
+class CategoryMoveSerializer(serializers.Serializer):
+    parent = serializers.UUIDField(allow_null=True, help_text="The new parent (same organization); null: a root.")  # type: ignore[assignment]  # a field named like DRF's Field.parent
