@@ -34,5 +34,4 @@ class ReviewWriteSerializer(serializers.Serializer):
 
 
 class ModerationQueueFilterSerializer(serializers.Serializer):
-    organization = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Review.Status.choices, required=False)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from apps.core.openapi import documented_error
 from apps.core.pagination import CursorPagination
-from apps.organizations.permissions import request_permissions, require_permission, resolve_organization
+from apps.organizations.permissions import OrganizationPermission, OrganizationScopedMixin, request_permissions
 from apps.reviews import selectors, services
 from apps.reviews.models import Review
 from apps.reviews.serializers import ModerationQueueFilterSerializer, ReviewOutputSerializer, ReviewWriteSerializer
@@ -53,8 +53,32 @@ class ProductReviewsView(generics.GenericAPIView):
         return Response(ReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED)
 
 
+class ModerationQueueView(OrganizationScopedMixin, generics.GenericAPIView):
+    """``organizations/{organization_pk}/reviews/``: the organization's reviews to moderate."""
+
+    serializer_class = ReviewOutputSerializer
+    pagination_class = ReviewPagination
+    permission_classes = [OrganizationPermission]
+    organization_permissions = {"GET": "moderate_reviews"}
+
+    def get_queryset(self):
+        return Review.objects.none()
+
+    @extend_schema(
+        summary="An organization's reviews to moderate, newest first (moderate_reviews)",
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=[s.value for s in Review.Status])],
+        responses={200: ReviewOutputSerializer(many=True)},
+    )
+    def get(self, request, organization_pk):
+        query = ModerationQueueFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        queryset = selectors.moderation_queue(organization=self.organization, status=query.validated_data.get("status"))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(ReviewOutputSerializer(page, many=True).data)
+
+
 class ReviewViewSet(viewsets.GenericViewSet):
-    """``reviews/``: the moderation queue, one review, the author's edit, approve and reject."""
+    """``reviews/{id}/``: one review, the author's edit, approve and reject."""
 
     serializer_class = ReviewOutputSerializer
     pagination_class = ReviewPagination
@@ -63,22 +87,6 @@ class ReviewViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):
         return Review.objects.none()
-
-    @extend_schema(
-        summary="An organization's reviews to moderate, newest first (moderate_reviews)",
-        parameters=[
-            OpenApiParameter("organization", OpenApiTypes.UUID, required=True, description="Organization id."),
-            OpenApiParameter("status", OpenApiTypes.STR, enum=[s.value for s in Review.Status]),
-        ],
-    )
-    def list(self, request):
-        query = ModerationQueueFilterSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        organization = resolve_organization(request, query.validated_data["organization"])
-        require_permission(request, organization, services.MODERATE)
-        queryset = selectors.moderation_queue(organization=organization, status=query.validated_data.get("status"))
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(ReviewOutputSerializer(page, many=True).data)
 
     @extend_schema(summary="Read a review (approved, or your own)")
     def retrieve(self, request, pk=None):

@@ -141,7 +141,7 @@ def test_rest_write_read_and_moderate(
     assert [r["id"] for r in customer.get(_url(product)).json()["results"]] == [review_id]  # but the author sees it
 
     staff = api_client_for(owner)
-    queue = staff.get("/api/v1/reviews/", {"organization": str(product.organization_id), "status": "pending"})
+    queue = staff.get(f"/api/v1/organizations/{product.organization_id}/reviews/", {"status": "pending"})
     assert [r["id"] for r in queue.json()["results"]] == [review_id]
     with django_capture_on_commit_callbacks(execute=True):  # cached product reads are dropped on commit
         assert staff.post(f"/api/v1/reviews/{review_id}/approve/").json()["status"] == "approved"
@@ -162,9 +162,9 @@ def test_rest_refusals(api_client, api_client_for, user, viewer, outsider, produ
     assert api_client_for(outsider).post(f"/api/v1/reviews/{review.pk}/approve/").status_code == 404
     assert api_client_for(user).post(f"/api/v1/reviews/{review.pk}/approve/").status_code == 404
     assert api_client_for(outsider).patch(f"/api/v1/reviews/{review.pk}/", {"rating": 1}).status_code == 404
-    queue = api_client_for(viewer).get("/api/v1/reviews/", {"organization": str(product.organization_id)})
+    queue = api_client_for(viewer).get(f"/api/v1/organizations/{product.organization_id}/reviews/")
     assert queue.status_code == 403
-    queue = api_client_for(outsider).get("/api/v1/reviews/", {"organization": str(product.organization_id)})
+    queue = api_client_for(outsider).get(f"/api/v1/organizations/{product.organization_id}/reviews/")
     assert queue.status_code == 404
     draft = ProductFactory(organization=product.organization, status="draft")
     assert api_client_for(user).post(_url(draft), {"rating": 5}, format="json").status_code == 404
@@ -257,3 +257,23 @@ def test_admin_staff_see_only_their_organizations_reviews(client, organization, 
     page = client.get("/admin/reviews/review/").content.decode()
     assert "Ours" in page
     assert "Theirs" not in page
+
+
+def test_seed_demo_adds_a_category_tree_and_reviews_once():
+    from django.core.management import call_command
+    from django.db.models import Sum
+
+    from apps.catalog.models import Category
+
+    call_command("seed_demo")
+    counts = (Category.objects.count(), Review.objects.count())
+    call_command("seed_demo")
+    assert (Category.objects.count(), Review.objects.count()) == counts
+    assert Category.objects.filter(depth=2).exists()
+    assert Product.objects.filter(category__isnull=False).count() >= 30
+    approved = Review.objects.filter(status="approved")
+    assert approved.exists()
+    assert Review.objects.filter(status="pending").exists()
+    assert Review.objects.filter(verified=True).exists()
+    totals = Product.objects.aggregate(count=Sum("rating_count"), total=Sum("rating_sum"))
+    assert (totals["count"], totals["total"]) == (approved.count(), approved.aggregate(s=Sum("rating"))["s"])
