@@ -53,7 +53,7 @@ class ProductReviewsView(generics.GenericAPIView):
         return Response(ReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED)
 
 
-class ModerationQueueView(OrganizationScopedMixin, generics.GenericAPIView):
+class ModerationQueueView(OrganizationScopedMixin, generics.GenericAPIView):  # type: ignore[misc]  # DRF Request vs View.request
     """``organizations/{organization_pk}/reviews/``: the organization's reviews to moderate."""
 
     serializer_class = ReviewOutputSerializer
