@@ -25,6 +25,7 @@ api_v1 = [
     path("", include("apps.orders.api.urls")),
     path("", include("apps.analytics.api.urls")),
     path("", include("apps.billing.api.urls")),
+    path("", include("apps.reviews.api.urls")),
 ]
 
 urlpatterns = [

@@ -29,14 +29,15 @@ from apps.audit.models import AuditLog
 from apps.billing.models import Payment, Refund
 from apps.billing.tests.helpers import deliver
 from apps.billing.tests.stripe_server import confirm_payment
-from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.models import Category, Product
+from apps.catalog.tests.factories import ProductFactory, make_category
 from apps.core.models import OutboxEvent
 from apps.orders import services as order_services
 from apps.orders.models import Order
 from apps.orders.tests.factories import ADDRESS
 from apps.organizations.models import Invitation, Membership
 from apps.organizations.tests.factories import MembershipFactory
+from apps.reviews import services as review_services
 from apps.webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,7 @@ def world(organization, other_organization):
 
 def _staff(organization, role):
     user = UserFactory(is_staff=True, is_superuser=False)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["catalog", "orders"]))
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["catalog", "orders", "reviews"]))
     MembershipFactory(organization=organization, user=user, role=role)
     return user
 
@@ -432,6 +433,80 @@ ACTIONS = [
         rest=lambda client, world: client.post(f"/api/v1/products/{world.target.pk}/publish/"),
         graphql=("mutation($id: UUID!) { publishProduct(id: $id) { status } }", lambda w: {"id": str(w.target.pk)}),
         admin=lambda client, world: admin_post_action(client, "/admin/catalog/product/", "publish", world.target.pk),
+    ),
+]
+
+
+def _category_with_new_parent(world: World) -> Category:
+    world.extra["parent"] = make_category(world.organization, "New parent")
+    return make_category(world.organization, "Moving")
+
+
+def _admin_move(client, world: World):
+    return client.post(
+        f"/admin/catalog/category/{world.target.pk}/change/",
+        {"parent": str(world.extra["parent"].pk), "name": "Moving", "slug": "moving", "description": "", "position": 0},
+        follow=True,
+    )
+
+
+def _pending_review(world: World):
+    return review_services.review_create(user=world.users["customer"], product_id=world.product.pk, data={"rating": 4})
+
+
+ACTIONS += [
+    Action(
+        name="create a category",
+        setup=lambda world: None,
+        expected=PRODUCT_STAFF,
+        done=lambda world, actor: Category.objects.filter(name="Made here").exists(),
+        audit="category.created",
+        event="category.created",
+        rest=lambda client, world: client.post(
+            "/api/v1/categories/", {"organization": str(world.organization.pk), "name": "Made here"}
+        ),
+    ),
+    Action(
+        name="move a category",
+        setup=_set("target", _category_with_new_parent),
+        expected=PRODUCT_STAFF,
+        # (siblings sorted by name shift each other's paths: read both afresh)
+        done=lambda world, actor: (
+            Category.objects.get(pk=world.target.pk).parent_path
+            == Category.objects.get(pk=world.extra["parent"].pk).path
+        ),
+        audit="category.moved",
+        event="category.moved",
+        rest=lambda client, world: client.post(
+            f"/api/v1/categories/{world.target.pk}/move/", {"parent": str(world.extra["parent"].pk)}
+        ),
+        admin=_admin_move,
+    ),
+    Action(
+        name="delete an empty category",
+        setup=_set("target", lambda w: make_category(w.organization, "Empty")),
+        expected={**PRODUCT_STAFF, "member": "FORBIDDEN"},
+        done=lambda world, actor: not Category.objects.filter(pk=world.target.pk).exists(),
+        audit="category.deleted",
+        event="category.deleted",
+        rest=lambda client, world: client.delete(f"/api/v1/categories/{world.target.pk}/"),
+        admin=lambda client, world: admin_post_action(
+            client, "/admin/catalog/category/", "delete_empty", world.target.pk
+        ),
+    ),
+    Action(
+        name="approve a review (moderate_reviews)",
+        setup=_set("target", _pending_review),
+        expected=MEMBER_ADMINS,
+        done=lambda world, actor: _status(world, "approved"),
+        audit="review.approved",
+        event="review.approved",
+        rest=lambda client, world: client.post(f"/api/v1/reviews/{world.target.pk}/approve/"),
+        graphql=(
+            "mutation($id: UUID!) { moderateReview(id: $id, status: APPROVED) { status } }",
+            lambda w: {"id": str(w.target.pk)},
+        ),
+        admin=lambda client, world: admin_post_action(client, "/admin/reviews/review/", "approve", world.target.pk),
     ),
 ]
 

@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin
+from django.utils.html import format_html
 
 from apps.catalog import services
-from apps.catalog.models import Product
+from apps.catalog.models import Category, Product
 from apps.core.money import money_display
 from apps.organizations.admin_tenancy import TenantAdmin
 
@@ -60,7 +62,14 @@ class ProductAdmin(TenantAdmin):
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in services.EDITABLE_FIELDS}
+        if "category" in form.changed_data:  # the service takes the id (and checks the organization)
+            data["category"] = form.cleaned_data["category"].pk if form.cleaned_data["category"] else None
         services.product_update(product=obj, data=data, actor=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "category":
+            kwargs["queryset"] = self.scope(request, Category.objects.select_related("organization"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -101,4 +110,81 @@ class ProductAdmin(TenantAdmin):
                 product=product, delta=10, reason=f"admin restock by {request.user}", actor=request.user
             ),
             "Stock added to {count} product(s).",
+        )
+
+
+class CategoryForm(forms.ModelForm):
+    parent = forms.ModelChoiceField(
+        queryset=Category.objects.none(), required=False, help_text="Empty: a root of the organization's tree."
+    )
+
+    class Meta:
+        model = Category
+        fields = ("organization", "name", "slug", "description", "position")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = "From the name when empty; unique among siblings."
+        if not self.instance._state.adding and self.instance.parent_path:
+            self.initial["parent"] = Category.objects.filter(path=self.instance.parent_path).first()
+
+    def validate_unique(self):
+        """Siblings' slugs are the service's rule (it answers with a message, not a form error)."""
+
+
+@admin.register(Category)
+class CategoryAdmin(TenantAdmin):
+    """The tree, indented, in depth-first order; every change goes through the catalog services."""
+
+    form = CategoryForm
+    list_display = ("tree_name", "organization", "slug", "position", "depth")
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    search_fields = ("name", "slug")
+    ordering = ("path",)
+    actions = ("delete_empty",)
+
+    @admin.display(description="name")
+    def tree_name(self, obj):
+        return format_html("{}{}", "— " * (obj.depth - 1), obj.name)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.base_fields["parent"].queryset = self.get_queryset(request)  # type: ignore[attr-defined]  # a ModelChoiceField
+        if obj is not None:
+            form.base_fields["organization"].disabled = True
+        return form
+
+    def get_fields(self, request, obj=None):
+        return ("organization", "parent", "name", "slug", "description", "position")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # through the action, which refuses a non-empty category
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in services.CATEGORY_FIELDS if name in form.cleaned_data}
+        parent = form.cleaned_data.get("parent")
+        if not change:
+            category = services.category_create(
+                organization=form.cleaned_data["organization"],
+                data=data,
+                parent_id=parent.pk if parent else None,
+                actor=request.user,
+            )
+            obj.pk, obj.path, obj.depth = category.pk, category.path, category.depth
+            return
+        changed = {name: data[name] for name in form.changed_data if name in data}
+        if changed:
+            services.category_update(category=obj, data=changed, actor=request.user)
+        if "parent" in form.changed_data:
+            services.category_move(category=obj, parent_id=parent.pk if parent else None, actor=request.user)
+
+    @admin.action(description="Delete (empty categories only)")
+    def delete_empty(self, request, queryset):
+        self.run_service(
+            request,
+            list(queryset),
+            lambda category: services.category_delete(category=category, actor=request.user),
+            "{count} category(ies) deleted.",
         )

@@ -1,7 +1,7 @@
 """A catalog worth browsing for `seed_demo`: idempotent (keyed by slug)."""
 
 from apps.catalog import services
-from apps.catalog.models import Product
+from apps.catalog.models import Category, Product
 from apps.organizations.models import Organization
 
 ADJECTIVES = ("Classic", "Organic", "Handmade", "Compact", "Premium", "Vintage")
@@ -41,3 +41,46 @@ def seed_products(organization: Organization) -> int:
             )
             created += 1
     return created
+
+
+# The demo tree: (name, children); each demo item goes under the category named beside it.
+CATEGORY_TREE = (
+    ("Coffee", ("Espresso", "Brewing")),
+    ("Tea", ("Loose leaf", "Tea accessories")),
+    ("Kitchen", ("Mugs",)),
+)
+ITEM_CATEGORY = {
+    "Espresso Machine": "Espresso",
+    "Pour-Over Kettle": "Brewing",
+    "Ceramic Mug": "Mugs",
+    "Green Tea": "Loose leaf",
+    "Coffee Grinder": "Brewing",
+    "Tea Infuser": "Tea accessories",
+}
+
+
+def seed_categories(organization: Organization) -> int:
+    """Create the demo category tree where missing and file uncategorised demo products; returns categories added."""
+    existing = {c.name: c for c in Category.objects.filter(organization=organization)}
+    created = 0
+    for position, (name, children) in enumerate(CATEGORY_TREE):
+        if name not in existing:
+            existing[name] = services.category_create(
+                organization=organization, data={"name": name, "position": position}
+            )
+            created += 1
+        for child in children:
+            if child not in existing:
+                existing[child] = services.category_create(
+                    organization=organization, data={"name": child}, parent_id=existing[child_parent(child)].pk
+                )
+                created += 1
+    for product in Product.objects.alive().filter(organization=organization, category__isnull=True):
+        item = next((item for item in ITEM_CATEGORY if product.name.endswith(item)), None)
+        if item is not None:
+            services.product_update(product=product, data={"category": existing[ITEM_CATEGORY[item]].pk})
+    return created
+
+
+def child_parent(child: str) -> str:
+    return next(name for name, children in CATEGORY_TREE if child in children)

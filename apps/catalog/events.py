@@ -20,6 +20,10 @@ def invalidate_organization_reads(event: OutboxEvent) -> None:
 @event_handler("product.status_changed")
 @event_handler("product.deleted")
 @event_handler("product.inventory_adjusted")
+@event_handler("category.created")
+@event_handler("category.updated")
+@event_handler("category.moved")
+@event_handler("category.deleted")
 def invalidate_product_reads(event: OutboxEvent) -> None:
     """The write bumped the version right after commit; this bump (at least once, through the outbox)
     covers the case where Redis did not answer then. A second bump only costs one cache miss."""

@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q
 
 from apps.catalog.models import Product
-from apps.catalog.selectors import apply_search, resolve_organization
+from apps.catalog.selectors import apply_search, products_in_category, resolve_organization
 from apps.core.fields import BooleanFilter, IntegerFilter
 
 
@@ -13,11 +13,14 @@ class ProductFilter(django_filters.FilterSet):
     max_price = IntegerFilter(field_name="price_cents", lookup_expr="lte", help_text="Cents, inclusive.")
     in_stock = BooleanFilter(method="filter_in_stock")
     sku = django_filters.CharFilter(field_name="sku")
+    category = django_filters.UUIDFilter(
+        method="filter_category", help_text="A category id: its products and those of every category below it."
+    )
     search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Full-text, ranked.")
 
     class Meta:
         model = Product
-        fields = ("organization", "status", "min_price", "max_price", "in_stock", "sku", "search")
+        fields = ("organization", "status", "min_price", "max_price", "in_stock", "sku", "category", "search")
 
     def filter_organization(self, queryset, name, value):
         organization = resolve_organization(value)
@@ -31,3 +34,6 @@ class ProductFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return apply_search(queryset, value) if value.strip() else queryset
+
+    def filter_category(self, queryset, name, value):
+        return products_in_category(queryset, value)

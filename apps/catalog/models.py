@@ -1,10 +1,61 @@
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
+from django.db.models.functions import Length, Substr
+from treebeard.mp_tree import MP_Node, MP_NodeManager
 
 from apps.core.models import BaseModel
 
 MAX_IMAGES = 10
+STEPLEN = 4  # characters of a category path per level (treebeard's default)
+
+
+class CategoryManager(MP_NodeManager, models.Manager["Category"]):
+    """treebeard's tree operations (``add_root``, ``add_child``, ``move``) on a manager django-stubs can type."""
+
+
+class Category(MP_Node, BaseModel):
+    """A node of an organization's category tree (treebeard materialized path).
+
+    Every organization's roots are roots of one forest: a node's ``path`` starts
+    with its ancestors' paths, so "this category and everything under it" is one
+    prefix match, whatever the depth. Writes go through the services, which
+    serialize tree changes (treebeard computes new paths from its siblings').
+    """
+
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE, related_name="categories")
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=120)
+    description = models.TextField(blank=True)
+    position = models.IntegerField(default=0, help_text="Order among siblings (lowest first), then the name.")
+    # The parent's path ("" for a root), kept by PostgreSQL through every move: slugs are unique among siblings.
+    parent_path = models.GeneratedField(
+        expression=Substr("path", 1, Length("path") - STEPLEN),
+        output_field=models.CharField(max_length=255),
+        db_persist=True,
+    )
+
+    steplen = STEPLEN
+    node_order_by = ["position", "name"]
+
+    objects = CategoryManager()
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "parent_path", "slug"], name="catalog_category_slug_unique_among_siblings"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def rating_average(rating_sum: int, rating_count: int) -> float | None:
+    """The mean of the approved ratings, to two decimals; None without any."""
+    return round(rating_sum / rating_count, 2) if rating_count else None
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
@@ -37,6 +88,10 @@ class Product(BaseModel):
     allow_backorder = models.BooleanField(default=False)
     attributes = models.JSONField(default=dict, blank=True)
     images = models.JSONField(default=list, blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    # Approved reviews only, kept by the reviews services in the same transaction as the review.
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
+    rating_sum = models.PositiveIntegerField(default=0, editable=False)
     seo_title = models.CharField(max_length=200, blank=True)
     seo_description = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
@@ -99,6 +154,10 @@ class Product(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def rating_average(self) -> float | None:
+        return rating_average(self.rating_sum, self.rating_count)
 
     @property
     def in_stock(self) -> bool:

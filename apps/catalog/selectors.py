@@ -13,11 +13,12 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import DecimalField, F, Q, QuerySet
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 
-from apps.catalog.models import Product
+from apps.catalog.models import Category, Product
 from apps.core.exceptions import NotFound
 from apps.organizations.models import Organization
 from apps.organizations.selectors import scope_to_organization
@@ -156,3 +157,56 @@ def products_for_sale(*, organization_id: uuid.UUID, product_ids: list[uuid.UUID
         values["attributes"] = attributes.from_db_value(values["attributes"], None, connection)  # type: ignore[arg-type]
         found[values["id"]] = ProductForSale(**values)
     return found
+
+
+# --- categories ------------------------------------------------------------------------------------
+
+
+def category_parent_id() -> Subquery:
+    """The parent's id of each category row (null for a root), as an annotation: a lookup on the parent's path."""
+    return Subquery(Category.objects.filter(path=OuterRef("parent_path")).values("id")[:1])
+
+
+def visible_categories(*, organization_id: uuid.UUID | None = None) -> QuerySet[Category]:
+    """Categories anyone may read (the tree is public, like active products), in tree order (depth first).
+
+    Each row carries ``parent_id`` (one correlated lookup on the parent's path, no extra query).
+    """
+    queryset = (
+        Category.objects.filter(organization__deleted_at__isnull=True)
+        .annotate(parent_id=category_parent_id())
+        .order_by("path")
+    )
+    if organization_id is not None:
+        queryset = queryset.filter(organization_id=organization_id)
+    return queryset
+
+
+def category_get(*, category_id: uuid.UUID | str) -> Category:
+    """A category of a live organization, or NotFound."""
+    try:
+        return visible_categories().select_related("organization").get(pk=category_id)
+    except (Category.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotFound("Category not found.") from exc
+
+
+def category_get_for_change(*, user: Any, category_id: uuid.UUID | str) -> Category:
+    """A category of one of the user's organizations (for writes), or NotFound; the role is the service's call."""
+    try:
+        return (
+            scope_to_organization(Category.objects.all(), user=user).select_related("organization").get(pk=category_id)
+        )
+    except (Category.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotFound("Category not found.") from exc
+
+
+def products_in_category(queryset: QuerySet[Product], category_id: uuid.UUID | str) -> QuerySet[Product]:
+    """Products of the category or any category below it: one prefix match on the path, in the list's own query."""
+    path = Category.objects.filter(pk=category_id).values("path")[:1]
+    return queryset.filter(category__path__startswith=Subquery(path))
+
+
+def category_is_empty(*, category: Category) -> bool:
+    """No child category and no (non-deleted) product: what a delete requires."""
+    has_children = Category.objects.filter(parent_path=category.path).exists()
+    return not has_children and not Product.objects.alive().filter(category=category).exists()

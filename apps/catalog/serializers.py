@@ -6,7 +6,7 @@ from django.db.models.functions import Cast
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from apps.catalog.models import MAX_IMAGES, Product
+from apps.catalog.models import MAX_IMAGES, Product, rating_average
 from apps.catalog.services import BULK_FIELDS, BULK_MAX
 
 # Seen only by members of the product's organization.
@@ -17,7 +17,12 @@ class ProductOutputSerializer(serializers.ModelSerializer):
     """A product as the reader may see it: stock figures only for members of its organization."""
 
     organization = serializers.UUIDField(source="organization_id", read_only=True)
+    category = serializers.UUIDField(source="category_id", read_only=True, allow_null=True)
     in_stock = serializers.BooleanField(read_only=True)
+    rating_average = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Mean of the approved reviews' ratings (2 decimals); null: none."
+    )
+    rating_count = serializers.IntegerField(read_only=True, help_text="Approved reviews.")
     # Output only; not read_only so that the schema does not list them as always present.
     barcode = serializers.CharField(required=False, help_text="Members of the organization only.")
     track_inventory = serializers.BooleanField(required=False, help_text="Members of the organization only.")
@@ -43,6 +48,9 @@ class ProductOutputSerializer(serializers.ModelSerializer):
             "in_stock",
             "attributes",
             "images",
+            "category",
+            "rating_average",
+            "rating_count",
             "seo_title",
             "seo_description",
             "status",
@@ -78,6 +86,9 @@ class ProductWriteSerializer(serializers.Serializer):
     allow_backorder = serializers.BooleanField(required=False)
     attributes = serializers.DictField(required=False)
     images = serializers.ListField(child=serializers.URLField(max_length=500), required=False, max_length=MAX_IMAGES)
+    category = serializers.UUIDField(
+        required=False, allow_null=True, help_text="A category of the product's organization; null for none."
+    )
     seo_title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     seo_description = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
@@ -130,8 +141,10 @@ class BulkUpdateSerializer(serializers.Serializer):
 # page as they are: never decoded into Python and encoded again.
 RAW_JSON_FIELDS = ("attributes", "images")
 ROW_FIELDS = tuple(
-    name for name in ProductOutputSerializer.Meta.fields if name not in {"organization", "in_stock", *RAW_JSON_FIELDS}
-) + ("organization_id",)
+    name
+    for name in ProductOutputSerializer.Meta.fields
+    if name not in {"organization", "category", "in_stock", "rating_average", *RAW_JSON_FIELDS}
+) + ("organization_id", "category_id", "rating_sum")
 _MEMBER_VIEW = tuple(ProductOutputSerializer.Meta.fields)
 _PUBLIC_VIEW = tuple(name for name in _MEMBER_VIEW if name not in MEMBER_ONLY_FIELDS)
 _RAW = re.compile(rb'"\\u0000(\d+)\\u0000"')
@@ -159,6 +172,8 @@ def represent_rows(rows, member_of, fragments: list[str]) -> list[dict]:
         computed = {
             "id": str(row["id"]),
             "organization": str(organization_id),
+            "category": str(row["category_id"]) if row["category_id"] else None,
+            "rating_average": rating_average(row["rating_sum"], row["rating_count"]),
             "in_stock": not row["track_inventory"] or row["allow_backorder"] or row["inventory_quantity"] > 0,
             "published_at": _iso(row["published_at"]),
             "created_at": _iso(row["created_at"]),
@@ -176,3 +191,37 @@ def render_page(data, fragments: list[str]) -> bytes:
     """The page as JSON bytes, each placeholder replaced by its JSON text (one pass)."""
     body = JSONRenderer().render(data)
     return _RAW.sub(lambda match: fragments[int(match[1])].encode(), body)
+
+
+# --- categories ----------------------------------------------------------------------------------
+
+
+class CategoryOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    organization = serializers.UUIDField(source="organization_id")
+    parent = serializers.UUIDField(source="parent_id", allow_null=True, help_text="Null for a root.")  # type: ignore[assignment]  # a field named like DRF's Field.parent
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    description = serializers.CharField()
+    position = serializers.IntegerField()
+    depth = serializers.IntegerField(help_text="1 for a root.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class CategoryWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(
+        max_length=120, required=False, allow_blank=True, help_text="From the name when empty."
+    )
+    description = serializers.CharField(required=False, allow_blank=True)
+    position = serializers.IntegerField(required=False, min_value=-(10**6), max_value=10**6)
+
+
+class CategoryCreateSerializer(CategoryWriteSerializer):
+    organization = serializers.UUIDField()
+    parent = serializers.UUIDField(required=False, allow_null=True, help_text="Null or absent: a root.")  # type: ignore[assignment]  # a field named like DRF's Field.parent
+
+
+class CategoryMoveSerializer(serializers.Serializer):
+    parent = serializers.UUIDField(allow_null=True, help_text="The new parent (same organization); null: a root.")  # type: ignore[assignment]  # a field named like DRF's Field.parent

@@ -19,11 +19,11 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.text import slugify
 
-from apps.audit.services import record
+from apps.audit.services import record, record_and_publish
 from apps.catalog import cache as catalog_cache
 from apps.catalog.errors import InsufficientStock
-from apps.catalog.models import Product
-from apps.catalog.selectors import product_count
+from apps.catalog.models import Category, Product
+from apps.catalog.selectors import category_is_empty, product_count
 from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, NotFound, ValidationError
 from apps.core.services import model_update
@@ -54,7 +54,7 @@ EDITABLE_FIELDS = (
 # What bulk-update may change: status, price and inventory flags.
 BULK_FIELDS = ("status", "price_cents", "compare_at_price_cents", "track_inventory", "allow_backorder")
 BULK_MAX = 100
-AUDITED_FIELDS = (*EDITABLE_FIELDS, "status", "published_at", "deleted_at")
+AUDITED_FIELDS = (*EDITABLE_FIELDS, "category", "status", "published_at", "deleted_at")
 
 
 def _snapshot(product: Product) -> dict[str, Any]:
@@ -141,6 +141,8 @@ def product_create(
         fields.setdefault("currency", (organization.settings or {}).get("currency", "USD"))
         if not fields.get("slug"):
             fields["slug"] = _unique_slug(organization, fields.get("name", ""))
+        if data.get("category") is not None:
+            fields["category"] = _category_in(organization.id, data["category"], "category")
         product = Product(organization=organization, **fields)
         if status == Product.Status.ACTIVE:
             product.status = status
@@ -180,6 +182,9 @@ def product_update(
                 "slug": _unique_slug(product.organization, data.get("name", product.name), exclude=product.pk),
             }
         before = _snapshot(product)
+        if "category" in data:  # an id (or None) of a category of the product's organization
+            category = _category_in(product.organization_id, data["category"], "category")
+            data = {**data, "category_id": category.pk if category else None}
         if {"slug", "sku"} & set(data):
             candidate = Product(
                 pk=product.pk,
@@ -190,7 +195,7 @@ def product_update(
             _check_unique(candidate)
         try:
             with transaction.atomic():
-                changes = model_update(instance=product, fields=EDITABLE_FIELDS, data=data)
+                changes = model_update(instance=product, fields=(*EDITABLE_FIELDS, "category_id"), data=data)
         except IntegrityError as exc:
             raise Conflict("A product with this slug or SKU already exists.") from exc
         if changes:
@@ -430,4 +435,205 @@ def stock_release(*, quantities: Mapping[uuid.UUID, int]) -> None:
         )
         organization_ids.add(product.organization_id)
     for organization_id in organization_ids:
+        _after_commit_invalidate(organization_id)
+
+
+# --- categories --------------------------------------------------------------------------------------
+
+CATEGORY_FIELDS = ("name", "slug", "description", "position")
+# Treebeard computes a new node's path from its siblings': tree writes run one at a time
+# (every organization's roots share one forest), under this transaction-scoped advisory lock.
+_CATEGORY_TREE_LOCK = 0x0C47E6
+
+
+def _tree_lock() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CATEGORY_TREE_LOCK])
+
+
+def _category_snapshot(category: Category) -> dict[str, Any]:
+    return {name: getattr(category, name) for name in (*CATEGORY_FIELDS, "path")}
+
+
+def _category_event(category: Category, event_type: str, action: str, **audit: Any) -> None:
+    record_and_publish(
+        event_type=event_type,
+        action=action,
+        payload={"category_id": str(category.id)},
+        organization=category.organization_id,
+        resource_type="category",
+        resource_id=category.id,
+        **audit,
+    )
+    _after_commit_invalidate(category.organization_id)
+
+
+def _category_in(organization_id: uuid.UUID, category_id: uuid.UUID | str | None, field: str) -> Category | None:
+    """The organization's category ``category_id`` (None for None); another organization's is a 400 naming ``field``."""
+    if category_id is None:
+        return None
+    category = Category.objects.filter(organization_id=organization_id, pk=category_id).first()
+    if category is None:
+        raise ValidationError(details={field: ["No such category in the product's organization."]})
+    return category
+
+
+def _sibling_slug_check(category: Category, parent_path: str) -> None:
+    siblings = Category.objects.filter(organization_id=category.organization_id, parent_path=parent_path)
+    if category.pk is not None:
+        siblings = siblings.exclude(pk=category.pk)
+    if siblings.filter(slug=category.slug).exists():
+        raise Conflict(
+            "A category with this slug already exists at this place in the tree.",
+            details={"slug": ["Taken by a sibling category."]},
+        )
+
+
+def category_create(
+    *,
+    organization: Organization,
+    data: Mapping[str, Any],
+    parent_id: uuid.UUID | str | None = None,
+    actor: Any = None,
+    permissions: frozenset[str] | None = None,
+) -> Category:
+    """Add a category to the organization's tree (``add_products``), under ``parent_id`` or as a root.
+
+    Siblings are kept ordered by position then name; a slug is unique among
+    siblings (409 ``CONFLICT``); the slug comes from the name when not given.
+    """
+    _authorize(actor, organization, "add_products", permissions)
+    with transaction.atomic():
+        _tree_lock()
+        parent = _category_in(organization.id, parent_id, "parent")
+        fields = {k: v for k, v in data.items() if k in CATEGORY_FIELDS}
+        if not fields.get("slug"):
+            fields["slug"] = slugify(fields.get("name", ""))[:120] or "category"
+        category = Category(organization=organization, **fields)
+        _sibling_slug_check(category, parent.path if parent else "")
+        category.full_clean(exclude=["path", "depth", "numchild", "parent_path"])
+        if parent is not None:
+            category = Category.objects.add_child(parent, instance=category)
+        else:
+            category = Category.objects.add_root(instance=category)
+        category = Category.objects.get(pk=category.pk)
+        _category_event(category, "category.created", "category.created", new_values=_category_snapshot(category))
+    return category
+
+
+def _resort(category: Category) -> None:
+    """Put the category back in its siblings' order after its position or name changed."""
+    if category.parent_path:
+        Category.objects.move(category, Category.objects.get(path=category.parent_path), "sorted-child")
+        return
+    other_root = Category.objects.get_root_nodes().exclude(pk=category.pk).first()
+    if other_root is not None:
+        Category.objects.move(category, other_root, "sorted-sibling")
+
+
+def category_update(
+    *, category: Category, data: Mapping[str, Any], actor: Any = None, permissions: frozenset[str] | None = None
+) -> Category:
+    """Change a category's name, slug, description or position (``change_products``)."""
+    _authorize(actor, category.organization, "change_products", permissions)
+    with transaction.atomic():
+        _tree_lock()
+        category = Category.objects.select_for_update().get(pk=category.pk)
+        before = _category_snapshot(category)
+        fields = {k: v for k, v in data.items() if k in CATEGORY_FIELDS}
+        if "slug" in fields and not fields["slug"]:
+            fields["slug"] = slugify(fields.get("name", category.name))[:120] or "category"
+        if "slug" in fields:
+            _sibling_slug_check(
+                Category(pk=category.pk, organization_id=category.organization_id, slug=fields["slug"]),
+                category.parent_path,
+            )
+        changes = model_update(instance=category, fields=CATEGORY_FIELDS, data=fields)
+        if changes:
+            if {"position", "name"} & set(changes.fields):
+                _resort(category)
+                category = Category.objects.get(pk=category.pk)
+            _category_event(
+                category,
+                "category.updated",
+                "category.updated",
+                old_values=before,
+                new_values=_category_snapshot(category),
+            )
+    return category
+
+
+def category_move(
+    *,
+    category: Category,
+    parent_id: uuid.UUID | str | None,
+    actor: Any = None,
+    permissions: frozenset[str] | None = None,
+) -> Category:
+    """Move a category (and everything under it) under ``parent_id``, or make it a root (``change_products``).
+
+    Under itself or one of its descendants is a cycle: 409 ``CONFLICT``. The
+    new parent must be in the same organization (400), and the slug must be
+    free among the new siblings (409).
+    """
+    _authorize(actor, category.organization, "change_products", permissions)
+    with transaction.atomic():
+        _tree_lock()
+        category = Category.objects.select_for_update().get(pk=category.pk)
+        parent = _category_in(category.organization_id, parent_id, "parent")
+        if parent is not None and parent.path.startswith(category.path):
+            raise Conflict("A category cannot move under itself or one of its descendants.")
+        new_parent_path = parent.path if parent else ""
+        if new_parent_path == category.parent_path:
+            return category
+        before = _category_snapshot(category)
+        _sibling_slug_check(category, new_parent_path)
+        if parent is not None:
+            Category.objects.move(category, parent, "sorted-child")
+        else:
+            root = Category.objects.get_root_nodes().exclude(pk=category.pk).first()
+            Category.objects.move(category, root, "sorted-sibling")
+        category = Category.objects.get(pk=category.pk)
+        _category_event(
+            category,
+            "category.moved",
+            "category.moved",
+            old_values=before,
+            new_values=_category_snapshot(category),
+        )
+    return category
+
+
+def category_delete(*, category: Category, actor: Any = None, permissions: frozenset[str] | None = None) -> None:
+    """Delete an empty category (``delete_products``): one with children or products is a 409 ``CONFLICT``."""
+    _authorize(actor, category.organization, "delete_products", permissions)
+    with transaction.atomic():
+        _tree_lock()
+        category = Category.objects.select_for_update().get(pk=category.pk)
+        if not category_is_empty(category=category):
+            raise Conflict(
+                "Only an empty category can be deleted: move or delete its subcategories and products first."
+            )
+        snapshot = _category_snapshot(category)
+        _category_event(category, "category.deleted", "category.deleted", old_values=snapshot)
+        # Soft-deleted products that still point at it let go (SET NULL).
+        category.delete()
+
+
+# --- ratings (kept by the reviews app) ------------------------------------------------------------
+
+
+def product_rating_apply(*, product_id: uuid.UUID, count_delta: int, sum_delta: int) -> None:
+    """Add an approved rating to (or take one from) the product's count and sum: one atomic UPDATE.
+
+    Runs in the caller's transaction (the review's change), so the figures and
+    the reviews never disagree; the product's cached reads are dropped on commit.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("product_rating_apply must run inside the caller's transaction.")
+    updated = Product.objects.filter(pk=product_id).update(
+        rating_count=F("rating_count") + count_delta, rating_sum=F("rating_sum") + sum_delta
+    )
+    if updated:
+        organization_id = Product.objects.filter(pk=product_id).values_list("organization_id", flat=True).get()
         _after_commit_invalidate(organization_id)

@@ -22,7 +22,7 @@ from strawberry.types import Info
 
 from apps.catalog import selectors, services
 from apps.catalog.filters import ProductFilter
-from apps.catalog.models import Product
+from apps.catalog.models import Category, Product
 from apps.catalog.serializers import (
     BulkUpdateSerializer,
     InventoryAdjustSerializer,
@@ -37,6 +37,7 @@ from apps.organizations.selectors import organization_get
 
 if TYPE_CHECKING:
     from apps.graphql.organizations import OrganizationType
+    from apps.graphql.reviews import ReviewType
 
 STOCK_FIELDS_NOTE = "Members of the product's organization only; null for anyone else."
 
@@ -56,6 +57,31 @@ class ProductOrdering(enum.Enum):
     NAME_DESC = "-name"
     PRICE = "price_cents"
     PRICE_DESC = "-price_cents"
+
+
+@strawberry_django.type(Category, name="Category", description="A node of an organization's category tree.")
+class CategoryType:
+    id: UUID
+    name: str
+    slug: str
+    description: str
+    position: int
+    depth: int = strawberry_django.field(description="1 for a root.")
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry_django.field(only=["organization_id"])
+    def organization_id(self, root: Category) -> UUID:
+        return root.organization_id
+
+    @strawberry_django.field(annotate={"parent_id": selectors.category_parent_id()}, description="Null for a root.")
+    def parent_id(self, root: Category) -> UUID | None:
+        return root.parent_id  # annotated (the selector's subquery)
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Category], info: Info, **kwargs: Any) -> QuerySet[Category]:
+        # Whatever the path (the list, a product's category): categories of live organizations.
+        return queryset.filter(organization__deleted_at__isnull=True)
 
 
 def _member(root: Product, info: Info) -> bool:
@@ -83,6 +109,17 @@ class ProductType:
     organization: Annotated[OrganizationType, strawberry.lazy("apps.graphql.organizations")] | None = (
         strawberry_django.field(description="Members of the organization only; null for anyone else.")
     )
+    category: CategoryType | None = strawberry_django.field(description="Null when the product has none.")
+    rating_count: int = strawberry_django.field(description="Approved reviews.")
+    reviews: DjangoCursorConnection[Annotated[ReviewType, strawberry.lazy("apps.graphql.reviews")]] = page_connection(
+        description="Approved reviews, newest first (and the caller's own, whatever its status)."
+    )
+
+    @strawberry_django.field(
+        only=["rating_sum", "rating_count"], description="Mean of the approved ratings (2 decimals); null: none."
+    )
+    def rating_average(self, root: Product) -> float | None:
+        return root.rating_average
 
     @strawberry_django.field(only=["organization_id"])
     def organization_id(self, root: Product) -> UUID:
@@ -135,6 +172,9 @@ class ProductFieldsInput:
     allow_backorder: bool | None = strawberry.UNSET
     attributes: JSON | None = strawberry.UNSET
     images: list[str] | None = strawberry.UNSET
+    category_id: UUID | None = strawberry.field(
+        default=strawberry.UNSET, description="A category of the product's organization; null for none."
+    )
     seo_title: str | None = strawberry.UNSET
     seo_description: str | None = strawberry.UNSET
 
@@ -187,6 +227,9 @@ class CatalogQuery:
         in_stock: bool | None = None,
         sku: str | None = None,
         search: Annotated[str | None, strawberry.argument(description="Full-text (websearch syntax), ranked.")] = None,
+        category: Annotated[
+            UUID | None, strawberry.argument(description="Its products and those of every category below it.")
+        ] = None,
         ordering: ProductOrdering | None = None,
     ) -> QuerySet[Product]:
         context = context_of(info)
@@ -198,6 +241,7 @@ class CatalogQuery:
             "in_stock": in_stock,
             "sku": sku,
             "search": search,
+            "category": category,
         }
         filterset = ProductFilter(
             {name: provided(value) for name, value in arguments.items() if value is not None},
@@ -209,6 +253,24 @@ class CatalogQuery:
         if ordering is not None or not (search or "").strip():
             queryset = queryset.order_by((ordering or ProductOrdering.NEWEST).value, "-id")
         return queryset
+
+    @page_connection(
+        DjangoCursorConnection[CategoryType] | None,
+        description="An organization's category tree in depth-first order (anyone may read it).",
+    )
+    def categories(
+        self,
+        info: Info,
+        organization: Annotated[str, strawberry.argument(description="Organization id or slug.")],
+    ) -> QuerySet[Category]:
+        found = selectors.resolve_organization(organization)
+        if found is None:
+            return selectors.visible_categories().none()
+        return selectors.visible_categories(organization_id=found.pk).order_by("path", "id")
+
+    @strawberry_django.field(description="A category; NOT_FOUND when it does not exist.")
+    def category(self, info: Info, id: UUID) -> CategoryType | None:  # noqa: A002
+        return get_one(selectors.visible_categories().filter(pk=id), info, message="Category not found.")
 
     @strawberry_django.field(description="A product the caller may see; NOT_FOUND otherwise.")
     def product(self, info: Info, id: UUID) -> ProductType | None:  # noqa: A002
@@ -234,7 +296,9 @@ class CatalogMutation:
     def create_product(self, info: Info, input: CreateProductInput) -> ProductType | None:  # noqa: A002
         context = context_of(info)
         raw = provided(input)
-        raw["organization"] = raw.pop("organization_id")  # REST's field name
+        raw["organization"] = raw.pop("organization_id")  # REST's field names
+        if "category_id" in raw:
+            raw["category"] = raw.pop("category_id")
         data = validated(ProductCreateSerializer, raw)
         organization = organization_get(user=context.require_user(), organization_id=data.pop("organization"))
         context.member_access_require(organization)
@@ -249,7 +313,10 @@ class CatalogMutation:
     @strawberry.mutation(description="Change a product's fields (change_products).")
     def update_product(self, info: Info, id: UUID, input: UpdateProductInput) -> ProductType | None:  # noqa: A002
         product, caller = _for_change(info, id)
-        data = validated(ProductWriteSerializer, input, partial=True)
+        raw = provided(input)
+        if "category_id" in raw:  # REST's field name
+            raw["category"] = raw.pop("category_id")
+        data = validated(ProductWriteSerializer, raw, partial=True)
         return services.product_update(product=product, data=data, **caller)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Make a product active: sellable and public (change_products).")

@@ -14,9 +14,12 @@ from apps.graphql.common import SCALAR_MAP
 from apps.graphql.extensions import schema_extensions
 from apps.graphql.orders import OrdersMutation, OrdersQuery
 from apps.graphql.organizations import OrganizationsMutation, OrganizationsQuery
+from apps.graphql.reviews import ReviewsMutation
 
 Query = merge_types("Query", (AccountsQuery, OrganizationsQuery, CatalogQuery, OrdersQuery, AnalyticsQuery))
-Mutation = merge_types("Mutation", (AccountsMutation, OrganizationsMutation, CatalogMutation, OrdersMutation))
+Mutation = merge_types(
+    "Mutation", (AccountsMutation, OrganizationsMutation, CatalogMutation, OrdersMutation, ReviewsMutation)
+)
 
 
 class Schema(strawberry.Schema):

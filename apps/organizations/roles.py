@@ -40,6 +40,7 @@ CUSTOM_PERMISSIONS: dict[str, str] = {
     "view_audit_logs": "Can view the audit log",
     "view_analytics": "Can view analytics",
     "manage_owners": "Can make, change or remove owners",
+    "moderate_reviews": "Can approve or reject product reviews",
 }
 SETTINGS_PERMISSIONS = ("view_organization", "change_organization", "delete_organization")
 ALL_PERMISSIONS: frozenset[str] = frozenset(CUSTOM_PERMISSIONS) | frozenset(SETTINGS_PERMISSIONS)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.jobs",
     "apps.webhooks",
     "apps.orders",
+    "apps.reviews",  # issue 16: product reviews (above orders: a delivered order makes a review verified)
     "apps.analytics",
     "apps.graphql",
     "apps.billing",

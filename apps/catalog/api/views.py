@@ -1,11 +1,15 @@
+import hashlib
 import uuid
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import filters as drf_filters
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from apps.catalog import cache as catalog_cache
@@ -29,6 +33,26 @@ from apps.organizations.permissions import request_permissions, resolve_organiza
 # Query parameters that filter; with none of them but ``organization``, a miss skips the filterset.
 FILTERS_BESIDES_ORGANIZATION = frozenset(ProductFilter.base_filters) - {"organization"}
 
+# Anonymous reads may be kept by browsers and shared caches this long; a signed-in reader's view (stock
+# figures for members) is private and revalidated every time (a 304 when nothing changed).
+PUBLIC_MAX_AGE = 60
+
+
+def conditional_json(request, body: bytes) -> HttpResponse:
+    """The JSON body with its ETag and Cache-Control, or 304 Not Modified when ``If-None-Match`` names it."""
+    etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    response = get_conditional_response(request._request, etag=etag) or HttpResponse(
+        body, content_type="application/json"
+    )
+    response["ETag"] = etag
+    if request.user.is_authenticated:
+        patch_cache_control(response, private=True, no_cache=True)
+    else:
+        patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
+    # Who asks changes the answer (members see stock figures): caches key on the credentials.
+    patch_vary_headers(response, ("Authorization", "Cookie"))
+    return response
+
 
 class ProductPagination(CursorPagination):
     def get_ordering(self, request, queryset, view):
@@ -40,9 +64,26 @@ class ProductPagination(CursorPagination):
         return (*ordering, "-id") if "-id" not in ordering and "id" not in ordering else ordering
 
 
+_NOT_MODIFIED = OpenApiResponse(description="Not Modified: `If-None-Match` names the current `ETag`.")
+_CONDITIONAL = [
+    OpenApiParameter(
+        "If-None-Match",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="An `ETag` of an earlier answer: 304 without a body when nothing changed.",
+    )
+]
+
+
 @extend_schema_view(
-    list=extend_schema(summary="List products (members: all of their organizations'; others: active ones)"),
-    retrieve=extend_schema(summary="Read a product"),
+    list=extend_schema(
+        summary="List products (members: all of their organizations'; others: active ones)",
+        parameters=_CONDITIONAL,
+        responses={200: ProductOutputSerializer(many=True), 304: _NOT_MODIFIED},
+    ),
+    retrieve=extend_schema(
+        summary="Read a product", parameters=_CONDITIONAL, responses={200: ProductOutputSerializer, 304: _NOT_MODIFIED}
+    ),
 )
 class ProductViewSet(viewsets.GenericViewSet):
     """Products. Reads are public for active products and cached per organization version."""
@@ -107,7 +148,7 @@ class ProductViewSet(viewsets.GenericViewSet):
             resolve=selectors.resolve_organization,
             compute=compute,
         )
-        return HttpResponse(body, content_type="application/json")
+        return conditional_json(request, body)
 
     def retrieve(self, request, pk=None):
         product = selectors.product_get(user=request.user, product_id=pk)
@@ -116,10 +157,12 @@ class ProductViewSet(viewsets.GenericViewSet):
         key = catalog_cache.make_key(
             "detail", catalog_cache.versions([str(product.organization_id)]), view, str(product.pk)
         )
-        data = catalog_cache.get_or_compute(
-            key, "detail", lambda: ProductOutputSerializer(product, context={"member_of": member_of}).data
+        body = catalog_cache.get_or_compute(
+            key,
+            "detail",
+            lambda: JSONRenderer().render(ProductOutputSerializer(product, context={"member_of": member_of}).data),
         )
-        return Response(data)
+        return conditional_json(request, body)
 
     # --- writes ------------------------------------------------------------------
 

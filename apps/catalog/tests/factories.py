@@ -19,3 +19,12 @@ class ProductFactory(factory.django.DjangoModelFactory):
     inventory_quantity = 10
     status = Product.Status.ACTIVE
     published_at = factory.Faker("date_time", tzinfo=__import__("datetime").UTC)
+
+
+def make_category(organization, name, parent=None, **fields):
+    """A category through the service (treebeard paths need its insert), as the platform acting."""
+    from apps.catalog import services
+
+    return services.category_create(
+        organization=organization, data={"name": name, **fields}, parent_id=parent.pk if parent else None
+    )

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from apps.accounts.known_passwords import DEMO_PASSWORD
 from apps.accounts.models import User
-from apps.catalog.demo import seed_products
+from apps.catalog.demo import seed_categories, seed_products
 from apps.orders.demo import seed_orders
 from apps.organizations import services as organization_services
 from apps.organizations.models import Membership, Organization
+from apps.reviews.demo import seed_reviews
 
 PRODUCTION_FLAG = "--i-know-this-is-production"
 STAFF_EMAIL = "staff@demo.olympus.local"
@@ -83,13 +84,17 @@ class Command(BaseCommand):
             joined = self._memberships(organization, users, support=support)
             self._support_permissions(support)
             products = seed_products(organization)
+            categories = seed_categories(organization)
         # Outside the block above: each order service commits on its own.
         orders = seed_orders(organization, customer=users["customer"])
+        # After the orders: the customer's delivered order makes their reviews verified.
+        reviews = seed_reviews(organization, reviewers=[users["customer"], users["viewer"]])
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready ({created} user(s) created, {joined} membership(s) added).")
         )
         self.stdout.write(f"  organization:   {organization.name} (slug {organization.slug}, id {organization.pk})")
-        self.stdout.write(f"  catalog:        {products} product(s) added")
+        self.stdout.write(f"  catalog:        {products} product(s), {categories} category(ies) added")
+        self.stdout.write(f"  reviews:        {reviews} review(s) added")
         self.stdout.write(f"  orders:         {orders} demo order(s) added, one per status")
         labels = {STAFF_EMAIL: "admin (staff)", SUPPORT_EMAIL: "support (staff)"}
         labels.update({email: role for role, email in ROLE_USERS.items()})
