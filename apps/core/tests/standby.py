@@ -73,8 +73,20 @@ class Standby:
                 [self.slot],
             )
 
+    def _drop_abandoned_slots(self) -> None:
+        """Slots of test runs that were killed (their process is gone) would keep WAL on the primary for good."""
+        prefix = self.slot.rsplit("_", 1)[0] + "_"
+        with self.primary_admin() as conn:
+            rows = conn.execute(
+                "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND starts_with(slot_name, %s)", [prefix]
+            ).fetchall()
+            for (name,) in rows:
+                pid = name.rsplit("_", 1)[1]
+                if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                    conn.execute("SELECT pg_drop_replication_slot(%s)", [name])
+
     def start(self) -> None:
-        self._drop_slot()  # left by a run that was killed
+        self._drop_abandoned_slots()
         user = _system_user()
         if user is not None:
             entry = pwd.getpwnam(user)

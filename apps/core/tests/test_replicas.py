@@ -38,7 +38,8 @@ def standby():
         pytest.skip("a streaming standby is started from the embedded PostgreSQL; DATABASE_URL names another server")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     host = connections["default"].get_connection_params()["host"]  # the embedded server's socket directory
-    with running_standby(primary_host=host, slot=f"olympus_test_standby_{worker}") as server:
+    # One slot per test process (the name ends in its pid, so a killed run's slot can be told apart).
+    with running_standby(primary_host=host, slot=f"olympus_test_standby_{worker}_{os.getpid()}") as server:
         yield server
 
 
