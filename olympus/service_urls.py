@@ -1,5 +1,6 @@
 """Service URL helpers shared by the settings and the tools (no Django needed)."""
 
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
@@ -16,3 +17,16 @@ def redis_url(base: str, db: int, *, for_celery: bool = False) -> str:
         scheme = "redis+socket" if for_celery else "unix"
         return f"{scheme}://{parts.path}?{urlencode(query)}"
     return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def transaction_pooler_ready(database: dict[str, Any]) -> dict[str, Any]:
+    """A ``DATABASES`` entry made safe behind PgBouncer in transaction mode (docs/databases.md).
+
+    No server-side cursors (a named cursor outlives the transaction that declared it, and the next
+    transaction may run on another server connection) and no server-side prepared statements.
+    """
+    return {
+        **database,
+        "DISABLE_SERVER_SIDE_CURSORS": True,
+        "OPTIONS": {**database.get("OPTIONS", {}), "prepare_threshold": None},
+    }

@@ -7,10 +7,14 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from celery.signals import task_postrun, task_prerun
         from django.utils.module_loading import autodiscover_modules
 
-        from apps.core import observability
+        from apps.core import observability, replicas
 
         observability.init_sentry()
         # Each app registers its outbox event handlers in its events.py.
         autodiscover_modules("events")
+        # Each Celery task is a read-your-writes scope of its own (issue 17: read replicas).
+        task_prerun.connect(replicas.task_scope_enter, weak=False, dispatch_uid="olympus.replicas.enter")
+        task_postrun.connect(replicas.task_scope_exit, weak=False, dispatch_uid="olympus.replicas.exit")

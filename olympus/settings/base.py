@@ -16,7 +16,7 @@ from typing import Any
 import environ
 from celery.schedules import crontab
 
-from olympus.service_urls import redis_url
+from olympus.service_urls import redis_url, transaction_pooler_ready
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.core.replicas.ReplicaScopeMiddleware",  # issue 17: read-your-writes with read replicas
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -606,3 +607,33 @@ CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 10
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
 }
+
+
+# --- issue 17: read replicas and a transaction pooler (docs/databases.md) -------------------------
+# Behind PgBouncer in transaction mode a server connection serves one transaction, then another client:
+# no server-side cursors (they live past a transaction) and no prepared statements (PgBouncer < 1.21
+# does not carry them from one server connection to the next). Django already passes psycopg
+# prepare_threshold=None; the pooler setting pins it, whatever OPTIONS say.
+DB_TRANSACTION_POOLER = env.bool("DB_TRANSACTION_POOLER", default=False)
+if DB_TRANSACTION_POOLER:
+    DATABASES["default"] = transaction_pooler_ready(DATABASES["default"])
+# Physical (streaming) replicas of the primary: aliases replica1, replica2, ... Analytics reads and
+# anonymous catalog reads go there (apps.core.replicas); a request or task that wrote stays on the primary,
+# and so does its user for DATABASE_REPLICA_PIN_SECONDS after the write.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+DATABASE_REPLICAS: list[str] = []
+for _index, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    DATABASES[f"replica{_index}"] = {
+        **env.db_url_config(_url),
+        "ENGINE": DATABASES["default"]["ENGINE"],
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": dict(DATABASES["default"]["OPTIONS"]),
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS", False),
+        # The test run reads the primary's test database through the alias (nothing to create there).
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_REPLICAS.append(f"replica{_index}")
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
+DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=30)
+DATABASE_ROUTERS = ["apps.core.replicas.PrimaryReplicaRouter"]

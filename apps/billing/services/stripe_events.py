@@ -24,7 +24,8 @@ from typing import Any
 
 import stripe
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from apps.billing.errors import BillingNotConfigured, UnprocessableStripeEvent
@@ -38,8 +39,8 @@ from apps.core.events import retry_delay
 from apps.core.exceptions import ValidationError
 
 logger = logging.getLogger("olympus.billing.webhooks")
-# First key of the advisory locks taken on Stripe events (the second is derived from the event id).
-LOCK_NAMESPACE = 0x5717E
+# Cache keys of the leases taken on Stripe events while they are processed (+ the event id).
+EVENT_LEASE_PREFIX = "billing:stripe-event-lease:"
 
 
 def _signature_time(header: str | None) -> float:
@@ -183,23 +184,28 @@ def register_stripe_handler(event_type: str, handler: Callable[[dict[str, Any]],
 
 @contextmanager
 def _event_lock(event_id: uuid.UUID | str) -> Iterator[bool]:
-    """A PostgreSQL session advisory lock on one event: held across the handler's own transactions."""
-    key = uuid.UUID(str(event_id)).int & 0x7FFF_FFFF_FFFF_FFFF
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, key % 2**31])
-        acquired = bool(cursor.fetchone()[0])
+    """A lease on one event in the cache, held across the handler's own transactions.
+
+    Not a PostgreSQL session advisory lock: behind a transaction pooler (PgBouncer in
+    transaction mode, docs/databases.md) the unlock may reach another server connection
+    than the lock, which then holds it for good. The lease outlives the longest task
+    (``CELERY_TASK_TIME_LIMIT``), so a worker that died mid-event frees it for the sweep.
+    The cache down is an error: the event stays pending and the sweep runs it later.
+    """
+    key = f"{EVENT_LEASE_PREFIX}{uuid.UUID(str(event_id))}"
+    token = uuid.uuid4().hex
+    acquired = bool(cache.add(key, token, timeout=settings.CELERY_TASK_TIME_LIMIT + 60))
     try:
         yield acquired
     finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key % 2**31])
+        if acquired and cache.get(key) == token:
+            cache.delete(key)
 
 
 def stripe_event_process(*, event_id: uuid.UUID | str) -> str:
     """Run the handler of one pending event; returns the event's status afterwards ("skipped": not ours to run).
 
-    A session advisory lock per event keeps a relay and a sweep from running
+    A lease per event (in the cache) keeps a relay and a sweep from running
     one event at the same time, and a processed event is never run again. The
     handler is not wrapped in one transaction: it calls other apps' services,
     each one transaction of its own (orders' transitions are durable), and

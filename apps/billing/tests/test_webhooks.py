@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.audit.models import AuditLog
 from apps.billing.models import Invoice, StripeEvent, Subscription
 from apps.billing.services import stripe_event_process, stripe_events_reprocess, stripe_events_sweep
+from apps.billing.services import stripe_events as stripe_events_module
 from apps.billing.tests.factories import on_default_plan
 from apps.billing.tests.helpers import DECLINED_CARD, WEBHOOK, deliver, post_event, stripe_subscribe
 from apps.billing.tests.stripe_server import event_for, signed
@@ -166,6 +167,23 @@ def test_processing_twice_has_one_effect(client, stripe_prices, stripe_api, orga
 
     assert (first, second) == ("processed", "skipped")
     assert OutboxEvent.objects.filter(event_type="subscription.updated").count() == 1
+
+
+def test_an_event_leased_by_another_process_is_skipped_and_stays_pending(
+    client, stripe_prices, stripe_api, organization
+):
+    # The lease is in the cache, not a session advisory lock: a transaction pooler cannot break it.
+    on_default_plan(organization)
+    subscription = stripe_subscribe(stripe_api, organization, "pro")
+    post_event(client, event_for(subscription, "customer.subscription.created"))
+    event = StripeEvent.objects.get()
+
+    with stripe_events_module._event_lock(event.pk) as leased:  # another worker holds it
+        assert leased
+        assert stripe_event_process(event_id=event.pk) == "skipped"
+        assert StripeEvent.objects.get().status == StripeEvent.Status.PENDING
+
+    assert stripe_event_process(event_id=event.pk) == "processed"
 
 
 # --- subscriptions: effects and ordering ------------------------------------------------------------
