@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core import tracing
 from apps.jobs import metrics
 from apps.webhooks import signing, transport
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -91,6 +92,7 @@ def webhook_delivery_attempt(*, delivery_id: uuid.UUID | str) -> AttemptResult |
     headers = signing.signature_headers(
         secrets_=endpoint.signing_secrets(), message_id=str(delivery.pk), timestamp=int(time.time()), body=body
     )
+    headers.update(tracing.carrier())  # traceparent: the receiver can join the trace (issue 17)
     started = time.perf_counter()
     response: transport.Response | None = None
     try:
