@@ -26,11 +26,13 @@ def _ensure_services(sender: Celery, **kwargs: object) -> None:
 def _log_like_the_web(**kwargs: object) -> None:
     """Worker and beat log through Django's LOGGING, as the web does (JSON lines with the service,
     version, environment, request and trace ids in production), instead of Celery's own format."""
+    import logging
     from logging.config import dictConfig
 
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+    logging.captureWarnings(True)  # Python warnings become log lines too
 
 
 QUEUES = ("default", "emails", "webhooks", "orders", "analytics", "maintenance")
