@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "olympus.settings.dev")
@@ -20,6 +20,19 @@ def _ensure_services(sender: Celery, **kwargs: object) -> None:
     from olympus.bootstrap import ensure_services
 
     ensure_services()
+
+
+@signals.setup_logging.connect
+def _log_like_the_web(**kwargs: object) -> None:
+    """Worker and beat log through Django's LOGGING, as the web does (JSON lines with the service,
+    version, environment, request and trace ids in production), instead of Celery's own format."""
+    import logging
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+    logging.captureWarnings(True)  # Python warnings become log lines too
 
 
 QUEUES = ("default", "emails", "webhooks", "orders", "analytics", "maintenance")

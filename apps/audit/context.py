@@ -18,9 +18,10 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from django_guid import get_guid
+
+from apps.core.clients import client_ip
 
 USER_AGENT_MAX = 512
 
@@ -91,17 +92,6 @@ def audit_context(**values: Any) -> Iterator[AuditContext]:
         yield context
     finally:
         unbind(token)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or the address the outermost trusted proxy saw (``NUM_PROXIES``)."""
-    proxies = settings.NUM_PROXIES
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies > 0 and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-min(proxies, len(hops))]
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def context_from_request(request: HttpRequest) -> AuditContext:

@@ -10,9 +10,11 @@ class CoreConfig(AppConfig):
         from celery.signals import task_postrun, task_prerun
         from django.utils.module_loading import autodiscover_modules
 
-        from apps.core import observability, replicas
+        from apps.core import observability, replicas, tracing
 
         observability.init_sentry()
+        # OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set: web and worker alike (issue 17).
+        tracing.tracing_init()
         # Each app registers its outbox event handlers in its events.py.
         autodiscover_modules("events")
         # Each Celery task is a read-your-writes scope of its own (issue 17: read replicas).

@@ -10,6 +10,7 @@ down), so delivery is at least once: handlers must be idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import random
@@ -24,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core import tracing
 from apps.core.models import OutboxEvent
 from apps.core.tasks import outbox_relay
 
@@ -112,7 +114,9 @@ def outbox_dispatch(*, event_id: uuid.UUID | str) -> bool:
     attempt is counted and retried later; past ``OUTBOX_MAX_ATTEMPTS`` the
     event is parked as a dead letter (status ``failed``) for the admin.
     """
-    with transaction.atomic():
+    # The span stays open until after the commit, so what the handlers queue on commit
+    # (webhook deliveries) is in the event's trace too.
+    with contextlib.ExitStack() as trace, transaction.atomic():
         event = (
             OutboxEvent.objects.select_for_update(skip_locked=True)
             .filter(id=event_id, status=OutboxEvent.Status.PENDING)
@@ -120,6 +124,9 @@ def outbox_dispatch(*, event_id: uuid.UUID | str) -> bool:
         )
         if event is None:
             return False
+        trace.enter_context(
+            tracing.continued(event.trace_context, f"outbox {event.event_type}", **{"olympus.event_id": str(event.id)})
+        )
         try:
             with transaction.atomic():
                 for handler in handlers_for(event.event_type):

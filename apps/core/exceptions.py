@@ -17,6 +17,7 @@ from django_guid import get_guid
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import set_rollback
 
+from apps.core import tracing
 from apps.core.outages import is_dependency_down
 
 logger = logging.getLogger("olympus.errors")
@@ -169,14 +170,16 @@ def describe_exception(exc: BaseException) -> ErrorInfo:
 
 
 def error_body(info: ErrorInfo) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": info.code,
-            "message": info.message,
-            "details": info.details,
-            "request_id": get_guid(),
-        }
+    body: dict[str, Any] = {
+        "code": info.code,
+        "message": info.message,
+        "details": info.details,
+        "request_id": get_guid(),
     }
+    trace_id = tracing.current_trace_id()
+    if trace_id is not None:  # tracing on: the trace to look up, beside the request id
+        body["trace_id"] = trace_id
+    return {"error": body}
 
 
 def error_response(info: ErrorInfo) -> JsonResponse:

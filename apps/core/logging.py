@@ -13,6 +13,8 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
+from apps.core import tracing
+
 REDACTED = "[REDACTED]"
 SENSITIVE_KEY = re.compile(
     r"pass(word|wd)?|secret|token|authorization|cookie|api[_-]?key|session|csrf|signature|card|cvc",
@@ -69,6 +71,26 @@ class RedactingFilter(logging.Filter):
         for name, value in list(vars(record).items()):
             if name not in _RESERVED:
                 setattr(record, name, redact(value, key=name))
+        return True
+
+
+class ServiceFilter(logging.Filter):
+    """``service``, ``version`` and ``environment`` on every line, web and worker; with tracing on,
+    the ``trace_id`` and ``span_id`` of the span the line was logged in (issue 17)."""
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__(name)
+        self._fields: tuple[str, str, str] | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._fields is None:
+            from django.conf import settings
+
+            self._fields = (settings.SERVICE_NAME, settings.SERVICE_VERSION, settings.ENVIRONMENT)
+        record.service, record.version, record.environment = self._fields
+        ids = tracing.current_ids()
+        if ids is not None:
+            record.trace_id, record.span_id = ids
         return True
 
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import defaults
 
+from apps.core.clients import client_ip
 from apps.core.exceptions import describe_exception, error_response, log_if_server_error
 
 access_logger = logging.getLogger("olympus.access")
@@ -18,8 +19,28 @@ access_logger = logging.getLogger("olympus.access")
 QUIET_PATHS = frozenset({"/live", "/ready", "/health", "/metrics"})
 
 
+USER_AGENT_MAX = 512
+
+
+def access_log_level(path: str, status: int) -> int:
+    """5xx at ERROR, 4xx at WARNING, the rest at INFO; probes that answer well at DEBUG."""
+    if status >= 500:
+        return logging.ERROR
+    if status >= 400:
+        return logging.WARNING
+    return logging.DEBUG if path in QUIET_PATHS else logging.INFO
+
+
+def response_size(response: HttpResponse) -> int | None:
+    """Bytes of the body: counted when it is in memory, Content-Length (or unknown) when streamed."""
+    if not response.streaming:
+        return len(response.content)
+    length = response.get("Content-Length")
+    return int(length) if length and length.isdigit() else None
+
+
 class AccessLogMiddleware:
-    """One structured line per request: method, path, status, duration, user and organization."""
+    """One structured line per request: method, path, status, duration, size, client, user and organization."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -28,10 +49,12 @@ class AccessLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        level = access_log_level(request.path, response.status_code)
+        if not access_logger.isEnabledFor(level):
+            return response
         user = getattr(request, "user", None)
         # DRF authenticates inside the view; it leaves the user on the wrapped request.
         user_id = getattr(user, "pk", None) if user is not None and user.is_authenticated else None
-        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
         access_logger.log(
             level,
             "%s %s %s %sms",
@@ -44,6 +67,9 @@ class AccessLogMiddleware:
                 "path": request.path,
                 "status": response.status_code,
                 "duration_ms": duration_ms,
+                "response_bytes": response_size(response),
+                "client_ip": client_ip(request),
+                "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
                 "user_id": str(user_id) if user_id else None,
                 "organization_id": str(getattr(request, "organization_id", "") or "") or None,
             },

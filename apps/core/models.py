@@ -5,6 +5,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from apps.core import tracing
+
 
 class BaseModel(models.Model):
     """UUID primary key and creation/update times for every Olympus model."""
@@ -34,6 +36,9 @@ class OutboxEvent(BaseModel):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The W3C trace context of the transaction that wrote the event ({} with tracing off); the
+    # relay continues that trace, so a request and everything it causes are one trace.
+    trace_context = models.JSONField(default=tracing.carrier, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

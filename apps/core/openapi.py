@@ -18,6 +18,10 @@ class ErrorDetailSerializer(serializers.Serializer):
     message = serializers.CharField()
     details = serializers.JSONField(help_text="Per-field messages for validation errors; extra facts otherwise.")
     request_id = serializers.CharField(help_text="Also in the X-Request-ID response header.")
+    trace_id = serializers.CharField(
+        required=False,
+        help_text="The OpenTelemetry trace id of the request, when the server traces requests.",
+    )
 
 
 class ErrorEnvelopeSerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ import environ
 from celery.schedules import crontab
 
 from olympus.service_urls import redis_url, transaction_pooler_ready
+from olympus.version import service_version
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -313,8 +314,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery --------------------------------------------------------------------------
-CELERY_BROKER_URL = redis_url(REDIS_URL, REDIS_BROKER_DB, for_celery=True)
-CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+# The broker is Redis unless CELERY_BROKER_URL names another (amqp://... for RabbitMQ, issue 17);
+# task results stay in Redis either way.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or redis_url(REDIS_URL, REDIS_BROKER_DB, for_celery=True)
+CELERY_RESULT_BACKEND = redis_url(REDIS_URL, REDIS_BROKER_DB, for_celery=True)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -372,6 +375,13 @@ BILLING_EVENT_SWEEP_GRACE = timedelta(seconds=env.int("BILLING_EVENT_SWEEP_GRACE
 BILLING_EVENT_SWEEP_SECONDS = env.int("BILLING_EVENT_SWEEP_SECONDS", default=60)
 
 # --- observability ----------------------------------------------------------------------
+# Every log line and every span names the service, its version and the environment (issue 17).
+SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="olympus")
+SERVICE_VERSION = env.str("SERVICE_VERSION", default="") or service_version(BASE_DIR)
+ENVIRONMENT = env.str("ENVIRONMENT", default="development")
+# OpenTelemetry tracing is on only when an OTLP endpoint is set (the exporter reads the other
+# OTEL_EXPORTER_OTLP_* variables itself); off, nothing is instrumented and nothing is paid.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -382,6 +392,7 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"},
+        "service": {"()": "apps.core.logging.ServiceFilter"},
         "redact": {"()": "apps.core.logging.RedactingFilter"},
     },
     "formatters": {
@@ -393,7 +404,7 @@ LOGGING: dict[str, Any] = {
     "handlers": {
         "default": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id", "redact"],
+            "filters": ["request_id", "service", "redact"],
             "formatter": LOG_FORMAT,
         },
     },

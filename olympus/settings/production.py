@@ -34,3 +34,4 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+ENVIRONMENT = env.str("ENVIRONMENT", default="production")

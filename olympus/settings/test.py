@@ -21,8 +21,11 @@ CACHE_KEY_PREFIX = f"olympus-test-{_worker}"
 CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
 
 REDIS_BROKER_DB = env.int("TEST_REDIS_BROKER_DB", default=14)
-CELERY_BROKER_URL = redis_url(REDIS_URL, REDIS_BROKER_DB, for_celery=True)
-CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+# TEST_CELERY_BROKER_URL: a test's own worker and beat on another broker (RabbitMQ, issue 17).
+CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="") or redis_url(
+    REDIS_URL, REDIS_BROKER_DB, for_celery=True
+)
+CELERY_RESULT_BACKEND = redis_url(REDIS_URL, REDIS_BROKER_DB, for_celery=True)
 # Tasks run in-process unless a test starts a real worker (see apps/core/tests).
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -10,14 +10,18 @@ COMPOSE = yaml.safe_load((Path(__file__).resolve().parents[3] / "docker-compose.
 SERVICES = COMPOSE["services"]
 
 
+DEFAULT = {name for name, service in SERVICES.items() if not service.get("profiles")}
+SCALE = {name for name, service in SERVICES.items() if "scale" in service.get("profiles", [])}
+
+
 def test_the_stack_has_every_service_with_health_checks():
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert {"postgres", "redis", "migrate", "web", "worker", "beat"} == DEFAULT
     for name in ("postgres", "redis", "web", "worker"):
         assert "healthcheck" in SERVICES[name], name
 
 
 def test_app_services_get_their_settings_from_the_environment():
-    for name in ("migrate", "web", "worker", "beat"):
+    for name in ("migrate", "web", "worker", "beat", "web-scaled", "worker-scaled"):
         env = SERVICES[name]["environment"]
         assert env["DJANGO_SETTINGS_MODULE"] == "olympus.settings.production"
         for variable in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"):
@@ -73,3 +77,61 @@ def test_every_way_of_running_the_web_tier_uses_the_server_with_a_header_read_ti
         assert "olympus.wsgi:application" in command, command
     assert SERVICES["web"]["environment"]["WEB_HEADER_READ_TIMEOUT_MS"]
     assert SERVICES["web"]["environment"]["DJANGO_SETTINGS_MODULE"] == "olympus.settings.production"
+
+
+# --- the "scale" profile (issue 17, docs/scaling.md) ---------------------------------------------
+
+
+def test_the_scale_profile_adds_two_web_replicas_two_workers_pgbouncer_a_replica_and_a_balancer():
+    assert {"pgbouncer", "postgres-replica", "web-scaled", "worker-scaled", "lb"} == SCALE
+    assert SERVICES["web-scaled"]["deploy"]["replicas"] == 2
+    assert SERVICES["worker-scaled"]["deploy"]["replicas"] == 2
+    for name in SCALE - {"lb"}:
+        assert "healthcheck" in SERVICES[name], name
+
+
+def test_there_is_one_beat_in_every_profile():
+    beats = [name for name, service in SERVICES.items() if "beat" in " ".join(service.get("command") or [])]
+    assert beats == ["beat"]
+    assert not SERVICES["beat"].get("profiles")
+
+
+def test_scaled_app_services_reach_the_primary_through_pgbouncer_in_transaction_mode():
+    bouncer = SERVICES["pgbouncer"]["environment"]
+    assert bouncer["POOL_MODE"] == "transaction"
+    assert bouncer["DB_HOST"] == "postgres"
+    for name in ("web-scaled", "worker-scaled"):
+        env = SERVICES[name]["environment"]
+        assert env["DATABASE_URL"] == f"postgresql://olympus:olympus@pgbouncer:{bouncer['LISTEN_PORT']}/olympus"
+        # transaction pooling: no cursor may outlive its transaction
+        assert env["DISABLE_SERVER_SIDE_CURSORS"] == "true"
+        assert env["DATABASE_REPLICA_URLS"] == "postgresql://olympus:olympus@postgres-replica:5432/olympus"
+        assert SERVICES[name]["depends_on"]["pgbouncer"]["condition"] == "service_healthy"
+        assert SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    command = SERVICES["worker-scaled"]["command"]
+    assert set(command[command.index("-Q") + 1].split(",")) == set(QUEUES)
+
+
+def test_the_replica_is_a_streaming_standby_of_postgres_with_the_role_the_primary_creates():
+    replica = SERVICES["postgres-replica"]
+    script = replica["command"][-1]
+    assert "pg_basebackup -h postgres -U replicator" in script
+    assert " -R " in script  # writes standby.signal and primary_conninfo: a standby, not a copy
+    assert "hot_standby=on" in script
+    assert replica["image"] == SERVICES["postgres"]["image"]  # physical replication needs one major version
+    init = next(c for c in SERVICES["postgres"]["configs"] if c["source"] == "postgres-replication")
+    assert init["target"].startswith("/docker-entrypoint-initdb.d/")
+    content = COMPOSE["configs"]["postgres-replication"]["content"]
+    assert "CREATE ROLE replicator WITH REPLICATION LOGIN" in content
+    assert "host replication replicator" in content
+    assert "postgres-replica-data" in COMPOSE["volumes"]
+
+
+def test_the_balancer_spreads_requests_over_the_web_replicas_and_names_the_client():
+    lb = SERVICES["lb"]
+    assert lb["ports"] == ["8080:8080"]
+    config = COMPOSE["configs"]["nginx-lb"]["content"]
+    assert "server web-scaled:8000;" in config
+    assert "proxy_set_header X-Forwarded-For" in config
+    # one proxy appends X-Forwarded-For: the client address is the hop it wrote (NUM_PROXIES)
+    assert SERVICES["web-scaled"]["environment"]["NUM_PROXIES"] == "1"

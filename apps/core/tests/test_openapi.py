@@ -25,7 +25,9 @@ def test_schema_declares_bearer_auth_and_error_envelope(schema):
     envelope = schema["components"]["schemas"]["ErrorEnvelope"]
     assert envelope["required"] == ["error"]
     detail = schema["components"]["schemas"]["ErrorDetail"]
-    assert set(detail["properties"]) == {"code", "message", "details", "request_id"}
+    assert set(detail["properties"]) == {"code", "message", "details", "request_id", "trace_id"}
+    # trace_id only when the server traces (issue 17)
+    assert set(detail["required"]) == {"code", "message", "details", "request_id"}
 
 
 @pytest.mark.urls("apps.core.tests.urls")

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core import tracing
 from apps.jobs import metrics
 from apps.webhooks import signing, transport
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -161,9 +162,11 @@ def _release(deliveries: list[WebhookDelivery]) -> None:
 
 def request_headers(delivery: WebhookDelivery, endpoint: WebhookEndpoint, body: bytes) -> dict[str, str]:
     """The headers a delivery's request carries besides Host, Content-Type and User-Agent (the transport's)."""
-    return signing.signature_headers(
+    headers = signing.signature_headers(
         secrets_=endpoint.signing_secrets(), message_id=str(delivery.pk), timestamp=int(time.time()), body=body
     )
+    headers.update(tracing.carrier())  # traceparent: the receiver can join the trace (issue 17)
+    return headers
 
 
 def webhook_delivery_attempt(*, delivery_id: uuid.UUID | str) -> AttemptResult | None:
