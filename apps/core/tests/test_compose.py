@@ -29,6 +29,15 @@ def test_app_services_get_their_settings_from_the_environment():
         assert SERVICES[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
+def test_every_variable_given_to_an_app_service_is_one_olympus_reads():
+    # A name the settings never read is silently ignored (the scale profile once set one):
+    # each must be on the configuration page, which a docs test keeps equal to what is read.
+    documented = (Path(__file__).resolve().parents[3] / "docs" / "configuration.md").read_text()
+    for name in ("migrate", "web", "worker", "beat", "web-scaled", "worker-scaled"):
+        for variable in SERVICES[name]["environment"]:
+            assert f"`{variable}`" in documented, (name, variable)
+
+
 def test_app_services_wait_for_the_one_shot_migration():
     for name in ("web", "worker", "beat"):
         assert SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
@@ -104,7 +113,7 @@ def test_scaled_app_services_reach_the_primary_through_pgbouncer_in_transaction_
         env = SERVICES[name]["environment"]
         assert env["DATABASE_URL"] == f"postgresql://olympus:olympus@pgbouncer:{bouncer['LISTEN_PORT']}/olympus"
         # transaction pooling: no cursor may outlive its transaction
-        assert env["DISABLE_SERVER_SIDE_CURSORS"] == "true"
+        assert env["DB_TRANSACTION_POOLER"] == "true"
         assert env["DATABASE_REPLICA_URLS"] == "postgresql://olympus:olympus@postgres-replica:5432/olympus"
         assert SERVICES[name]["depends_on"]["pgbouncer"]["condition"] == "service_healthy"
         assert SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
