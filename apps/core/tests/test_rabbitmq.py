@@ -64,6 +64,8 @@ def start(tmp_path):
         RABBITMQ_TEST_QUEUE=f"olympus-test-{uuid.uuid4().hex[:8]}",
         RABBITMQ_TEST_DIR=str(tmp_path),
         OUTBOX_SWEEP_SECONDS="1",
+        # this process's version: a commit made while the suite runs must not change the child's
+        SERVICE_VERSION=settings.SERVICE_VERSION,
         LOG_FORMAT="json",
         LOG_LEVEL="INFO",
     )
