@@ -7,6 +7,7 @@ from apps.organizations.admin_tenancy import TenantAdmin
 
 # Every resource type a service records (a test greps the services for them and fails on a missing one).
 RESOURCE_TYPES = (
+    "category",
     "checkout_session",
     "invitation",
     "membership",
@@ -15,6 +16,7 @@ RESOURCE_TYPES = (
     "payment",
     "plan",
     "product",
+    "review",
     "subscription",
     "user",
     "webhook_delivery",

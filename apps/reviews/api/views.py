@@ -24,6 +24,7 @@ class ReviewPagination(CursorPagination):
 class ProductReviewsView(generics.GenericAPIView):
     """``products/{product_pk}/reviews/``: read approved reviews (and one's own); write one's own."""
 
+    queryset = Review.objects.none()  # for the schema's path parameter only: reads go through the selectors
     serializer_class = ReviewOutputSerializer
     pagination_class = ReviewPagination
 

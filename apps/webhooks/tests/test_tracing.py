@@ -95,7 +95,7 @@ def test_an_order_placement_is_one_trace_from_the_request_to_the_webhook(
         # then the webhook arrives, and the delivery task's span ends
         assert wait_for(lambda: received), "the webhook never arrived"
         assert wait_for(
-            lambda: any(s.name == "run/apps.webhooks.tasks.deliver_webhook" for s in spans.get_finished_spans())
+            lambda: any(s.name == "run/apps.webhooks.tasks.deliver_webhooks" for s in spans.get_finished_spans())
         ), "the delivery task span never ended"
 
     finished = spans.get_finished_spans()
@@ -120,9 +120,9 @@ def test_an_order_placement_is_one_trace_from_the_request_to_the_webhook(
     assert [link.context.span_id for link in outbox.links] == [relay.context.span_id]
 
     # the delivery task was queued from the event's span and ran in the worker
-    [publish] = by_name(trace, "apply_async/apps.webhooks.tasks.deliver_webhook")
+    [publish] = by_name(trace, "apply_async/apps.webhooks.tasks.deliver_webhooks")
     assert publish.parent.span_id == outbox.context.span_id
-    [deliver] = by_name(trace, "run/apps.webhooks.tasks.deliver_webhook")
+    [deliver] = by_name(trace, "run/apps.webhooks.tasks.deliver_webhooks")
     assert deliver.kind == SpanKind.CONSUMER
     assert deliver.parent.span_id == publish.context.span_id
 
