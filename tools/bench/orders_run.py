@@ -114,9 +114,14 @@ SQL_STOCK = (
     "UPDATE catalog_product SET inventory_quantity = inventory_quantity - %s "
     "WHERE id = %s AND inventory_quantity >= %s RETURNING price_cents, currency, name, sku"
 )
+# The number and the month's usage count in one statement, as placement takes them (issue 21).
 SQL_NUMBER = (
-    "INSERT INTO orders_ordernumbersequence (organization_id, last_number) VALUES (%s, 1001) "
-    "ON CONFLICT (organization_id) DO UPDATE SET last_number = orders_ordernumbersequence.last_number + 1 "
+    "INSERT INTO orders_ordernumbersequence (organization_id, last_number, usage_period_start, usage_orders) "
+    "VALUES (%s, 1001, date_trunc('month', now()), 1) "
+    "ON CONFLICT (organization_id) DO UPDATE SET last_number = orders_ordernumbersequence.last_number + 1, "
+    "usage_orders = CASE WHEN orders_ordernumbersequence.usage_period_start >= EXCLUDED.usage_period_start "
+    "THEN orders_ordernumbersequence.usage_orders + 1 ELSE 1 END, "
+    "usage_period_start = GREATEST(orders_ordernumbersequence.usage_period_start, EXCLUDED.usage_period_start) "
     "RETURNING last_number"
 )
 SQL_ORDER = (
@@ -134,7 +139,8 @@ SQL_ITEMS = (
 SQL_ITEM = "(%s, now(), now(), %s, %s, %s, %s, %s, %s, %s, 0)"  # one row of the multi-row insert
 SQL_OUTBOX = (
     "INSERT INTO core_outboxevent (id, created_at, updated_at, event_type, organization_id, payload, status, "
-    "attempts, next_attempt_at, last_error) VALUES (%s, now(), now(), 'order.created', %s, %s, 'pending', 0, now(), '')"
+    "attempts, next_attempt_at, last_error, trace_context) "
+    "VALUES (%s, now(), now(), 'order.created', %s, %s, 'pending', 0, now(), '', '{}')"
 )
 
 
