@@ -1,8 +1,13 @@
 """Billing tasks: thin, idempotent, call services. Stripe events run on ``webhooks``, emails on ``emails``."""
 
+import logging
 import smtplib
 
 from celery import shared_task
+
+from apps.billing.errors import BillingNotConfigured, PaymentProviderUnavailable
+
+logger = logging.getLogger("olympus.billing.tasks")
 
 
 @shared_task(acks_late=True)
@@ -35,3 +40,15 @@ def send_subscription_confirmation_email(checkout_id: str) -> bool:
     from apps.billing import services
 
     return services.subscription_confirmation_send(checkout_id=checkout_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(PaymentProviderUnavailable,))
+def order_payment_release(order_id: str) -> str:
+    """A cancelled order's PaymentIntent is cancelled at Stripe, or refunded if it was paid (Stripe down: retried)."""
+    from apps.billing import services
+
+    try:
+        return services.order_payment_release(order_id=order_id)
+    except BillingNotConfigured:
+        logger.warning("order %s was cancelled but Stripe is not configured: its payment is left as it is", order_id)
+        return "not_configured"

@@ -9,7 +9,13 @@ from apps.billing.services.checkout import (
     subscription_confirmation_send,
 )
 from apps.billing.services.invoices import invoice_apply, payment_failed_notice_send
-from apps.billing.services.payments import on_charge_refunded, on_payment_intent, order_payment_intent, payment_refund
+from apps.billing.services.payments import (
+    on_charge_refunded,
+    on_payment_intent,
+    order_payment_intent,
+    order_payment_release,
+    payment_refund,
+)
 from apps.billing.services.plans import (
     default_plan,
     live_subscription,
@@ -55,6 +61,7 @@ __all__ = [
     "organization_plan",
     "organization_plan_apply",
     "payment_failed_notice_send",
+    "order_payment_release",
     "payment_refund",
     "plan_feature_enabled",
     "plan_feature_require",

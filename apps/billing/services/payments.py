@@ -67,7 +67,7 @@ def order_payment_intent(*, user: User, order: Order) -> tuple[Payment, dict[str
     if order.user_id != user.pk:
         raise PermissionDenied("Only the order's customer pays for it.")
     existing = Payment.objects.filter(order=order).first()
-    if existing is not None:
+    if existing is not None and order.status in PAYABLE_STATUSES:
         current = _retrieve("payment_intents", existing.stripe_payment_intent_id)
         return existing, _intent_view(current)
     if order.status not in PAYABLE_STATUSES or order.payment_status not in {"pending", "failed"}:
@@ -140,36 +140,113 @@ def payment_refund(
             raise Conflict("This payment is already fully refunded.", details={"reason": "already_refunded"})
         if not 0 < amount <= remaining:
             raise ValidationError(details={"amount_cents": [f"Between 1 and {remaining} (what is left to refund)."]})
-        with stripe_errors("creating a refund"):
-            refund = stripe_client().v1.refunds.create(
-                params={
-                    "payment_intent": payment.stripe_payment_intent_id,
-                    "amount": amount,
-                    "metadata": {"order_id": str(order.pk), "requested_by": str(actor.pk)},
-                },
-                options={"idempotency_key": f"olympus-refund-{order.pk}-{idempotency_key or uuid.uuid4()}"},
-            )
-        row, _ = Refund.objects.get_or_create(
-            stripe_refund_id=refund.id,
-            defaults={
-                "payment": payment,
-                "organization_id": payment.organization_id,
-                "amount_cents": refund.amount,
-                "currency": payment.currency,
-                "status": refund.status or "pending",
-                "reason": reason,
-                "requested_by": actor,
-            },
-        )
-        record(
-            action="payment.refund_requested",
-            resource_type="payment",
-            resource_id=payment.pk,
-            organization=payment.organization_id,
-            new_values={"order_id": order.pk, "amount_cents": row.amount_cents, "refund": refund.id, "reason": reason},
+        row = _refund_create(
+            payment=payment,
+            amount=amount,
+            reason=reason,
             actor=actor,
+            idempotency_key=f"olympus-refund-{order.pk}-{idempotency_key or uuid.uuid4()}",
         )
     return row
+
+
+def _refund_create(*, payment: Payment, amount: int, reason: str, actor: User | None, idempotency_key: str) -> Refund:
+    """Ask Stripe for a refund of ``amount`` and record it (the payment row is locked by the caller)."""
+    with stripe_errors("creating a refund"):
+        refund = stripe_client().v1.refunds.create(
+            params={
+                "payment_intent": payment.stripe_payment_intent_id,
+                "amount": amount,
+                "metadata": {
+                    "order_id": str(payment.order_id),
+                    "requested_by": str(actor.pk) if actor is not None else "olympus",
+                },
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    row, _ = Refund.objects.get_or_create(
+        stripe_refund_id=refund.id,
+        defaults={
+            "payment": payment,
+            "organization_id": payment.organization_id,
+            "amount_cents": refund.amount,
+            "currency": payment.currency,
+            "status": refund.status or "pending",
+            "reason": reason,
+            "requested_by": actor,
+        },
+    )
+    record(
+        action="payment.refund_requested",
+        resource_type="payment",
+        resource_id=payment.pk,
+        organization=payment.organization_id,
+        new_values={
+            "order_id": payment.order_id,
+            "amount_cents": row.amount_cents,
+            "refund": refund.id,
+            "reason": reason,
+        },
+        actor=actor,
+    )
+    return row
+
+
+# PaymentIntent states in which Stripe can still cancel it (nothing was taken yet, or only authorized).
+CANCELLABLE_INTENT_STATUSES = frozenset(
+    {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"}
+)
+CANCELLED_ORDER_REFUND_REASON = "order_cancelled"
+
+
+def order_payment_release(*, order_id: uuid.UUID | str) -> str:
+    """A cancelled order keeps none of the customer's money; returns what was done.
+
+    An open PaymentIntent is cancelled at Stripe (``"canceled"``), so the
+    customer cannot pay for an order that no longer exists; one that succeeded
+    anyway (paid while, or just after, the order was cancelled) is refunded in
+    full (``"refunded"``), once: the payment row is locked, and the refund's
+    Stripe idempotency key is the order's. A processing intent is left to its
+    success or failure event, which calls this again (``"waiting"``).
+    Idempotent: ``"none"`` when there is nothing (left) to do.
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("order").filter(order_id=order_id).first()
+        if payment is None or payment.order.status != Order.Status.CANCELLED:
+            return "none"
+        intent = _retrieve("payment_intents", payment.stripe_payment_intent_id)
+        if intent["status"] in CANCELLABLE_INTENT_STATUSES:
+            with stripe_errors("cancelling a payment intent"):
+                cancelled = stripe_client().v1.payment_intents.cancel(
+                    payment.stripe_payment_intent_id,
+                    options={"idempotency_key": f"olympus-order-{order_id}-cancel-intent"},
+                )
+            _payment_sync(payment, as_dict(cancelled))
+            record(
+                action="payment.canceled",
+                resource_type="payment",
+                resource_id=payment.pk,
+                organization=payment.organization_id,
+                new_values={"order_id": payment.order_id, "intent": payment.stripe_payment_intent_id},
+                actor=None,
+            )
+            return "canceled"
+        _payment_sync(payment, intent)
+        if intent["status"] != "succeeded":
+            return "waiting" if intent["status"] == "processing" else "none"
+        requested = sum(payment.refunds.filter(status__in=OPEN_REFUND_STATUSES).values_list("amount_cents", flat=True))
+        remaining = payment.amount_cents - max(requested, payment.amount_refunded_cents)
+        if remaining <= 0:
+            return "none"
+        _refund_create(
+            payment=payment,
+            amount=remaining,
+            reason=CANCELLED_ORDER_REFUND_REASON,
+            actor=None,
+            idempotency_key=f"olympus-order-{order_id}-cancelled-refund",
+        )
+        logger.info("order %s was paid after it was cancelled: its payment is refunded", order_id)
+        return "refunded"
 
 
 def order_paid_online(order: Order) -> bool:
@@ -209,6 +286,9 @@ def _payment_sync(payment: Payment, intent: dict[str, Any]) -> None:
 def _confirm_paid(order: Order) -> None:
     order_services.order_payment_update(order=order, payment_status=Order.PaymentStatus.CAPTURED)
     order.refresh_from_db(fields=["status"])
+    if order.status == Order.Status.CANCELLED:  # paid after it was cancelled: the money goes back
+        order_payment_release(order_id=order.pk)
+        return
     if order.status == Order.Status.PENDING:
         try:
             order_services.order_confirm(order=order)

@@ -445,3 +445,74 @@ def test_stripe_events_are_signed_end_to_end(paid, client, order):
 
     assert response.status_code == 400
     assert Order.objects.get(pk=order.pk).payment_status == "captured"
+
+
+# --- a cancelled order keeps none of the customer's money -------------------------------------------------
+
+
+def test_cancelling_an_unpaid_order_cancels_its_payment_intent_at_stripe(
+    stripe_api, api_client_for, django_capture_on_commit_callbacks, order, user
+):
+    # given: the customer opened a payment, then gave up
+    api_client_for(user).post(pay_url(order))
+    intent_id = Payment.objects.get(order=order).stripe_payment_intent_id
+
+    # when: the order is cancelled (the outbox runs its handlers on commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.order_cancel(order=order, actor=user, by_customer=True)
+
+    # then: Stripe will not take money for it any more, and our API says so too
+    assert stripe_api.client().v1.payment_intents.retrieve(intent_id).status == "canceled"
+    assert Payment.objects.get(order=order).status == "canceled"
+    assert AuditLog.objects.filter(action="payment.canceled", resource_type="payment").count() == 1
+    response = api_client_for(user).post(pay_url(order))
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["reason"] == "not_payable"
+
+
+def test_a_payment_that_succeeds_after_the_order_was_cancelled_is_refunded_once(
+    stripe_api, api_client_for, client, django_capture_on_commit_callbacks, order, product, user
+):
+    # given: the customer pays at Stripe while the timeout sweep cancels the order (its relay not run yet)
+    api_client_for(user).post(pay_url(order))
+    intent = confirm_payment(stripe_api, Payment.objects.get(order=order).stripe_payment_intent_id)
+    assert intent.status == "succeeded"
+    assert order_services.order_cancel_unpaid(order=order, reason=order_services.PAYMENT_TIMEOUT)
+
+    # when: the success event arrives, twice (redelivery), and the cancellation's own handler runs too
+    deliver(client, django_capture_on_commit_callbacks, intent, "payment_intent.succeeded")
+    deliver(client, django_capture_on_commit_callbacks, intent, "payment_intent.succeeded")
+    from apps.billing.services import order_payment_release
+
+    assert order_payment_release(order_id=order.pk) == "none"
+
+    # then: the order stays cancelled, and the whole amount goes back in one refund
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("cancelled", "captured")
+    refunds = stripe_api.client().v1.refunds.list(params={"payment_intent": intent.id}).data
+    assert [(r.amount, r.metadata["requested_by"]) for r in refunds] == [(2000, "olympus")]
+    assert list(Refund.objects.values_list("amount_cents", "reason", "requested_by")) == [
+        (2000, "order_cancelled", None)
+    ]
+    assert stock(product) == 10
+
+    # and when Stripe says the charge was refunded, the payment is marked refunded, the stock untouched
+    charge = stripe_api.client().v1.charges.retrieve(intent.latest_charge.id)
+    deliver(client, django_capture_on_commit_callbacks, charge, "charge.refunded")
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("cancelled", "refunded")
+    assert stock(product) == 10
+
+
+def test_releasing_the_payment_leaves_a_live_orders_intent_alone(stripe_api, api_client_for, order, user):
+    from apps.billing.services import order_payment_release
+
+    api_client_for(user).post(pay_url(order))
+    # a pending order's payment is not touched
+    assert order_payment_release(order_id=order.pk) == "none"
+    assert (
+        stripe_api.client()
+        .v1.payment_intents.retrieve(Payment.objects.get(order=order).stripe_payment_intent_id)
+        .status
+        == "requires_payment_method"
+    )
