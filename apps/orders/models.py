@@ -10,15 +10,46 @@ order's own fields.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import FSMField, FSMFieldMixin, FSMModelMixin, transition
 
 from apps.core.models import BaseModel
+
+
+class ThreadSafeFSMModelMixin(FSMModelMixin):
+    """``refresh_from_db`` for models with protected FSM fields, safe when threads share the model class.
+
+    django-fsm-2's own mixin lifts the protection by setting ``protected = False``
+    on the *field*, which every instance in the process shares: a second thread's
+    refresh that ends first turns the protection back on under the first one's
+    feet, which then fails with "Direct status modification is not allowed" (a
+    Stripe event handler did, 1 run in 300, with two events processed at once).
+    Here only the instance changes: the descriptor refuses an assignment when the
+    state is already in the instance's ``__dict__``, so the refreshed fields are
+    taken out of it first and put back by the reload.
+    """
+
+    def refresh_from_db(self, using: str | None = None, fields: Any = None, from_queryset: Any = None) -> None:
+        protected = {
+            field.attname
+            for field in self._meta.concrete_fields
+            if isinstance(field, FSMFieldMixin) and field.protected
+        }
+        if fields is None:  # Model's "every loaded field", named, since a field taken out looks deferred
+            deferred = self.get_deferred_fields()
+            fields = [field.attname for field in self._meta.concrete_fields if field.attname not in deferred]
+            self._prefetched_objects_cache: dict[str, Any] = {}
+        for name in protected.intersection(fields):
+            self.__dict__.pop(name, None)
+        # Skip FSMModelMixin's refresh (the one toggling the shared flag): Model's does the work.
+        super(FSMModelMixin, self).refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
 
 FIRST_ORDER_NUMBER = 1001
 
@@ -49,7 +80,7 @@ class OrderFulfillmentStatus(models.TextChoices):
     RESTOCKED = "restocked", "Restocked"
 
 
-class Order(FSMModelMixin, BaseModel):
+class Order(ThreadSafeFSMModelMixin, BaseModel):
     """A customer's order with one organization; amounts in integer cents of ``currency``."""
 
     Status = OrderStatus

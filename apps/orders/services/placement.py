@@ -275,4 +275,4 @@ def _items_known(order: Order, order_items: list[OrderItem]) -> None:
     items = order.items.all()
     items._result_cache = order_items
     items._prefetch_done = True  # type: ignore[attr-defined]
-    order._prefetched_objects_cache = {"items": items}  # type: ignore[attr-defined]
+    order._prefetched_objects_cache = {"items": items}
