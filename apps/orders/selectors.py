@@ -8,6 +8,7 @@ other order does not exist for them (404).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -106,3 +107,10 @@ def organization_for_ordering(*, organization_id: uuid.UUID | str, user_id: uuid
     if organization is None:
         raise NotFound("Organization not found.")
     return organization
+
+
+def customer_received_product(*, user_id: Any, product_id: uuid.UUID) -> bool:
+    """Whether the customer has a delivered order containing the product (reviews call it *verified*)."""
+    return OrderItem.objects.filter(
+        order__user_id=user_id, order__status=Order.Status.DELIVERED, product_id=product_id
+    ).exists()

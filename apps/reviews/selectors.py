@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from apps.catalog.selectors import product_get
 from apps.core.exceptions import NotFound
-from apps.orders.models import Order, OrderItem
+from apps.orders.selectors import customer_received_product
 from apps.organizations.models import Organization
 from apps.organizations.selectors import scope_to_organization
 from apps.reviews.models import Review
@@ -62,6 +62,4 @@ def moderation_queue(*, organization: Organization, status: str | None = None) -
 
 def delivered_purchase_exists(*, user_id: Any, product_id: uuid.UUID) -> bool:
     """Whether the customer has a delivered order with this product: what makes a review *verified*."""
-    return OrderItem.objects.filter(
-        order__user_id=user_id, order__status=Order.Status.DELIVERED, product_id=product_id
-    ).exists()
+    return customer_received_product(user_id=user_id, product_id=product_id)
