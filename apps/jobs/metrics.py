@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
@@ -76,10 +76,27 @@ def task_finished(*, task: str, state: str, seconds: float | None = None) -> Non
 
 def webhook_delivery(*, outcome: str, seconds: float) -> None:
     """Count a webhook attempt by outcome and observe its latency."""
+    webhook_deliveries([(outcome, seconds)])
+
+
+def webhook_deliveries(observations: Iterable[tuple[str, float]]) -> None:
+    """Count many webhook attempts (outcome, latency in seconds) at once: one Redis round trip for a batch."""
+    outcomes: Counter[str] = Counter()
+    buckets: Counter[str] = Counter()
+    total = 0.0
+    for outcome, seconds in observations:
+        outcomes[outcome] += 1
+        buckets[f"|{_bucket(seconds, WEBHOOK_BUCKETS)}"] += 1
+        total += seconds
+    if not outcomes:
+        return
     try:
         pipe = _redis().pipeline(transaction=False)
-        pipe.hincrby(_key("webhooks", "outcomes"), outcome, 1)
-        _observe(pipe, "webhook_latency", "", seconds, WEBHOOK_BUCKETS)
+        for outcome, count in outcomes.items():
+            pipe.hincrby(_key("webhooks", "outcomes"), outcome, count)
+        for field, count in buckets.items():
+            pipe.hincrby(_key("webhook_latency", "buckets"), field, count)
+        pipe.hincrbyfloat(_key("webhook_latency", "sum"), "", total)
         pipe.execute()
     except Exception:
         logger.debug("could not record webhook metrics", exc_info=True)

@@ -6,6 +6,7 @@ import pytest
 from celery import shared_task
 
 from apps.core import health
+from apps.jobs import metrics as metrics_module
 from apps.webhooks import services
 from apps.webhooks.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 from olympus.celery import app
@@ -92,6 +93,43 @@ def test_webhook_outcomes_and_latency_are_exposed(client, httpserver):
     )
     assert delta == 1
     assert sample(after, "olympus_webhook_delivery_latency_seconds_count") >= 1
+
+
+def test_a_batch_counts_each_of_its_deliveries_in_one_redis_round_trip(client, httpserver, monkeypatch):
+    # given: three due deliveries of one endpoint, sent as one batch
+    httpserver.expect_request("/hooks").respond_with_data("ok")
+    endpoint = WebhookEndpointFactory(url=httpserver.url_for("/hooks"))
+    for _ in range(3):
+        WebhookDeliveryFactory(endpoint=endpoint, organization=endpoint.organization)
+    before = metrics(client)
+    pipelines = []
+    real = metrics_module._redis
+
+    def counting_redis():
+        connection = real()
+        original = connection.pipeline
+
+        def pipeline(*args, **kwargs):
+            pipelines.append(1)
+            return original(*args, **kwargs)
+
+        connection.pipeline = pipeline
+        return connection
+
+    monkeypatch.setattr(metrics_module, "_redis", counting_redis)
+
+    # when
+    results = services.webhook_deliveries_send(endpoint_id=endpoint.pk)
+
+    # then: every delivery counted, and the counting took one pipeline
+    assert [r.outcome for r in results] == ["succeeded"] * 3
+    assert len(pipelines) == 1
+    after = metrics(client)
+    for name, labels in (
+        ("olympus_webhook_deliveries_total", {"outcome": "succeeded"}),
+        ("olympus_webhook_delivery_latency_seconds_count", {}),
+    ):
+        assert sample(after, name, **labels) - sample(before, name, **labels) == 3
 
 
 def test_health_reports_workers_and_queues_degraded_not_failed(client, settings):

@@ -204,3 +204,27 @@ def test_fan_out_sends_by_endpoint_batch(
     assert {d.endpoint_id for d in deliveries} == {batch_endpoint.id, second.id}
     assert sorted(keepalive_server.webhook_ids) == sorted(str(d.id) for d in deliveries)
     assert {d.status for d in deliveries} == {"succeeded"}
+
+
+def test_a_success_opens_the_next_attempt_in_its_own_statement(
+    keepalive_server, batch_endpoint, django_assert_num_queries
+):
+    # given: four due deliveries; the receiver fails the second one
+    deliveries = due_deliveries(batch_endpoint, 4)
+    keepalive_server.statuses = [200, 500, 200, 200]
+
+    # when: the lease (5 statements), then per delivery: the first opened on its own; each success closes its
+    # attempt and opens the next one's in one statement; the failure is recorded in its own transaction (5),
+    # so the third is opened on its own again; the last success has no next one to open
+    with django_assert_num_queries(5 + 1 + 1 + 5 + 1 + 1 + 1):
+        results = services.webhook_deliveries_send(endpoint_id=batch_endpoint.id)
+
+    # then: every delivery tried once, each attempt closed, none left "sending"
+    assert [r.outcome for r in results] == ["succeeded", "retry", "succeeded", "succeeded"]
+    attempts = WebhookAttempt.objects.filter(delivery__endpoint=batch_endpoint).order_by("delivery__created_at")
+    assert list(attempts.values_list("delivery_id", "state", "status_code")) == [
+        (d.id, "finished", status) for d, status in zip(deliveries, [200, 500, 200, 200], strict=True)
+    ]
+    assert list(
+        WebhookDelivery.objects.filter(endpoint=batch_endpoint).order_by("created_at").values_list("attempts", "status")
+    ) == [(1, "succeeded"), (1, "pending"), (1, "succeeded"), (1, "succeeded")]
