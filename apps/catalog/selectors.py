@@ -77,7 +77,7 @@ def product_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> Quer
 def product_get(*, user: Any, product_id: uuid.UUID | str) -> Product:
     """A product the user may read, or NotFound (missing, deleted, foreign draft look the same)."""
     try:
-        return visible_products(user=user).select_related("organization").prefetch_related("variants").get(pk=product_id)
+        return visible_products(user=user).select_related("organization").get(pk=product_id)
     except (Product.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound("Product not found.") from exc
 

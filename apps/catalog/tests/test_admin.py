@@ -3,6 +3,7 @@ from django.core.management import call_command
 
 from apps.audit.models import AuditLog
 from apps.catalog.models import Product, ProductVariant
+from apps.catalog.tests.admin_forms import product_form_data
 from apps.catalog.tests.factories import ProductFactory
 from apps.organizations.tests.factories import MembershipFactory
 
@@ -50,47 +51,19 @@ def test_actions_go_through_audited_services(admin_client, organization):
 def test_editing_a_product_in_the_admin_is_audited(admin_client, organization):
     product = ProductFactory(organization=organization, price_cents=100)
     url = f"{CHANGELIST}{product.id}/change/"
-    form = admin_client.get(url).context["adminform"].form
-    data = {name: form.initial.get(name, "") for name in form.fields}
-    data.update(price_cents=250, attributes="{}", images="[]", compare_at_price_cents="")
-    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False and v is not None}
-    response = admin_client.post(url, {**data, **_variant_formset(admin_client, url)})
+    data = {**product_form_data(admin_client, url), "price_cents": 250}
+    response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     product.refresh_from_db()
     assert product.price_cents == 250
     assert AuditLog.objects.filter(action="product.updated", resource_id=str(product.id)).exists()
 
 
-def _variant_formset(client, url, extra=None):
-    """The variants inline as the change page shows it (management form and each row's fields)."""
-    formset = client.get(url).context["inline_admin_formsets"][0].formset
-    data = {f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()}
-    for form in formset.forms:
-        for name, field in form.fields.items():
-            value = form.initial.get(name, field.initial)
-            if value is None or value is False:
-                continue
-            if name == "option_values":
-                value = __import__("json").dumps(value)
-            if hasattr(value, "pk"):
-                value = value.pk
-            data[form.add_prefix(name)] = "on" if value is True else value
-    if extra:
-        index = len(formset.forms)
-        data[f"{formset.prefix}-TOTAL_FORMS"] = index + 1
-        data.update({f"{formset.prefix}-{index}-{k}": v for k, v in extra.items()})
-    return data
-
-
 def test_variants_are_added_in_the_admin_through_the_audited_service(admin_client, organization):
     product = ProductFactory(organization=organization, sku="TEE-M")
     url = f"{CHANGELIST}{product.id}/change/"
-    form = admin_client.get(url).context["adminform"].form
-    data = {name: form.initial.get(name, "") for name in form.fields}
-    data.update(attributes="{}", images="[]", compare_at_price_cents="")
-    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False and v is not None}
-    extra = {"sku": "TEE-L", "option_values": '{"size": "L"}', "price_cents": "1500", "position": "1", "track_inventory": "on"}
-    response = admin_client.post(url, {**data, **_variant_formset(admin_client, url, extra)})
+    extra = {"sku": "TEE-L", "option_values": '{"size": "L"}', "price_cents": "1500", "position": "1"}
+    response = admin_client.post(url, product_form_data(admin_client, url, {**extra, "track_inventory": "on"}))
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     large = ProductVariant.objects.get(product=product, sku="TEE-L")
     assert (large.option_values, large.price_cents, large.is_default) == ({"size": "L"}, 1500, False)

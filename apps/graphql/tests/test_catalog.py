@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from apps.audit.models import AuditLog
-from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.models import Product, ProductVariant
+from apps.catalog.tests.factories import ProductFactory, vid
 
 pytestmark = pytest.mark.django_db
 
@@ -284,7 +284,7 @@ def test_adjust_inventory_below_zero_is_insufficient_stock(gql, catalog, member)
     result = gql(ADJUST, {"id": str(product.pk), "delta": -11, "reason": "shrinkage"}, user=member)
 
     assert result.codes == ["INSUFFICIENT_STOCK"]
-    assert result.error["extensions"]["details"] == {"available": {str(product.pk): 10}}
+    assert result.error["extensions"]["details"] == {"available": {str(vid(product)): 10}}
     product.refresh_from_db()
     assert product.inventory_quantity == 10
 

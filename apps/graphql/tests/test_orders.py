@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.models import Product, ProductVariant
+from apps.catalog.tests.factories import ProductFactory, vid
 from apps.core.models import IdempotencyKey
 from apps.orders.models import Order
 from apps.orders.tests.factories import OrderFactory
@@ -163,7 +163,7 @@ def test_place_order_beyond_stock_is_insufficient_stock_and_takes_nothing(gql, o
     result = gql(PLACE, {"input": _place_input(organization, kettle, 6)}, user=user)
 
     assert result.codes == ["INSUFFICIENT_STOCK"]
-    assert result.error["extensions"]["details"] == {"available": {str(kettle.pk): 5}}
+    assert result.error["extensions"]["details"] == {"available": {str(vid(kettle)): 5}}
     kettle.refresh_from_db()
     assert kettle.inventory_quantity == 5
     assert not Order.objects.exists()
@@ -217,7 +217,7 @@ def test_the_same_idempotency_key_with_another_input_is_refused(gql, organizatio
 def test_a_refused_placement_is_replayed_too(gql, organization, user, kettle):
     variables = {"input": _place_input(organization, kettle, 6), "key": "order-44"}
     assert gql(PLACE, variables, user=user).codes == ["INSUFFICIENT_STOCK"]
-    Product.objects.filter(pk=kettle.pk).update(inventory_quantity=100)
+    ProductVariant.objects.filter(product=kettle).update(inventory_quantity=100)
 
     replay = gql(PLACE, variables, user=user)
 

@@ -117,11 +117,11 @@ def test_bulk_update_products_returns_them_in_constant_queries(
     )
     gql("{ me { id } }", user=member)
 
-    # Fixed (10): session, my organizations, the products' organizations, guardian grants (2), the savepoint
-    # pair, the locked products, the rows read back and their organizations: reading back is one query per
-    # relation whatever the number. The service's writes are per product (25 each: full_clean's organization
-    # and constraint checks in savepoints, the update, its audit entry and event), as on REST's bulk-update.
-    with django_assert_num_queries(10 + 25 * rows):
+    # Fixed (11): session, my organizations, the products' organizations, guardian grants (2), the savepoint
+    # pair, the locked products, their locked variants, the rows read back and their organizations: reading
+    # back is one query per relation whatever the number. The service's writes are per variant (19 each:
+    # the update, its audit entry and event, the product's unchanged check), as on REST's bulk-update.
+    with django_assert_num_queries(11 + 19 * rows):
         result = gql(query, {"ids": ids}, user=member)
 
     assert result.errors == [], result.errors

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from apps.audit.models import AuditLog
 from apps.catalog.errors import InsufficientStock
-from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.models import Product, ProductVariant
+from apps.catalog.tests.factories import ProductFactory, vid
 from apps.core.exceptions import PermissionDenied, ValidationError
 from apps.core.models import OutboxEvent
 from apps.orders import services
@@ -148,7 +148,7 @@ def test_insufficient_stock_lists_what_is_available_and_reserves_nothing(organiz
         place(user, organization, (plenty, 5), (scarce, 3))
     # then
     assert error.value.http_status == 409
-    assert error.value.details == {"available": {str(scarce.pk): 2}}
+    assert error.value.details == {"available": {str(vid(scarce)): 2}}
     assert (stock(plenty), stock(scarce)) == (50, 2)
     assert not Order.objects.exists()
     assert not OutboxEvent.objects.filter(event_type="order.created").exists()
@@ -230,7 +230,9 @@ def test_placement_is_audited_and_announced(organization, user):
 
     entry = AuditLog.objects.get(action="order.created")
     assert (entry.resource_id, entry.organization_id, entry.actor_id) == (str(order.pk), organization.pk, user.pk)
-    assert entry.new_values["items"] == [{"product": str(mug.pk), "quantity": 2, "unit_price_cents": 700}]
+    assert entry.new_values["items"] == [
+        {"product": str(mug.pk), "variant": str(vid(mug)), "quantity": 2, "unit_price_cents": 700}
+    ]
     event = OutboxEvent.objects.get(event_type="order.created")
     assert event.organization_id == organization.pk
     assert event.payload["order_id"] == str(order.pk)
