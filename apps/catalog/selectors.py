@@ -189,7 +189,9 @@ def variant_get(*, product: Product, variant_id: uuid.UUID | str) -> ProductVari
     """The product's variant ``variant_id`` (the product already scoped to the caller), or NotFound."""
     try:
         variant = (
-            ProductVariant.objects.select_related("organization", "product").filter(product_id=product.pk).get(pk=variant_id)
+            ProductVariant.objects.select_related("organization", "product")
+            .filter(product_id=product.pk)
+            .get(pk=variant_id)
         )
     except (ProductVariant.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise NotFound("Variant not found.") from exc

@@ -53,7 +53,11 @@ class VariantOutputSerializer(serializers.ModelSerializer):
 
     def get_effective_price_cents(self, variant) -> int:
         base = self.context.get("product_price_cents")
-        return variant.price_cents if variant.price_cents is not None else (base if base is not None else variant.product.price_cents)
+        return (
+            variant.price_cents
+            if variant.price_cents is not None
+            else (base if base is not None else variant.product.price_cents)
+        )
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -223,7 +227,7 @@ class BulkUpdateSerializer(serializers.Serializer):
 RAW_JSON_FIELDS = ("attributes", "images")
 # The product's figures computed from its variants (one JSON array per row, in the list's own query).
 VARIANT_SUMMARY = ("sku", "track_inventory", "inventory_quantity", "allow_backorder")
-_VARIANTS_JSON = RawSQL(  # noqa: S611 - a constant statement
+VARIANTS_JSON = RawSQL(  # noqa: S611 - a constant statement
     "SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product', v.product_id, 'sku', v.sku, "
     "'option_values', v.option_values, 'price_cents', v.price_cents, "
     "'compare_at_price_cents', v.compare_at_price_cents, 'track_inventory', v.track_inventory, "
@@ -236,7 +240,8 @@ _VARIANTS_JSON = RawSQL(  # noqa: S611 - a constant statement
 ROW_FIELDS = tuple(
     name
     for name in ProductOutputSerializer.Meta.fields
-    if name not in {"organization", "category", "in_stock", "rating_average", "variants", *RAW_JSON_FIELDS, *VARIANT_SUMMARY}
+    if name
+    not in {"organization", "category", "in_stock", "rating_average", "variants", *RAW_JSON_FIELDS, *VARIANT_SUMMARY}
 ) + ("organization_id", "category_id", "rating_sum")
 _MEMBER_VIEW = tuple(ProductOutputSerializer.Meta.fields)
 _PUBLIC_VIEW = tuple(name for name in _MEMBER_VIEW if name not in MEMBER_ONLY_FIELDS)
@@ -251,7 +256,7 @@ def row_values(queryset):
     return queryset.values(
         *names,
         **{f"{name}_json": Cast(name, TextField()) for name in RAW_JSON_FIELDS},
-        variants_json=_VARIANTS_JSON,
+        variants_json=VARIANTS_JSON,
     )
 
 

@@ -284,11 +284,13 @@ def product_update(
     return product
 
 
-def _variant_write(variant: ProductVariant, data: Mapping[str, Any], *, action: str = "product_variant.updated") -> bool:
+def _variant_write(
+    variant: ProductVariant, data: Mapping[str, Any], *, action: str = "product_variant.updated"
+) -> bool:
     """Save the variant fields of ``data`` that change, audited, with an event and a cache drop; True if any."""
-    if "sku" in data and data["sku"] and data["sku"] != variant.sku:
-        if _sku_taken(variant.organization_id, data["sku"], exclude=variant.pk):
-            raise ValidationError(details={"sku": ["A product with this SKU already exists in the organization."]})
+    sku = data.get("sku")
+    if sku and sku != variant.sku and _sku_taken(variant.organization_id, sku, exclude=variant.pk):
+        raise ValidationError(details={"sku": ["A product with this SKU already exists in the organization."]})
     if "option_values" in data:
         _check_options(variant, data["option_values"])
     before = _variant_snapshot(variant)

@@ -101,7 +101,9 @@ class ProductSnapshotSerializer(serializers.Serializer):
     price_cents = serializers.IntegerField()
     currency = serializers.CharField()
     attributes = serializers.DictField()
-    variant_id = serializers.UUIDField(required=False, help_text="The variant sold (absent on lines sold before variants).")
+    variant_id = serializers.UUIDField(
+        required=False, help_text="The variant sold (absent on lines sold before variants)."
+    )
     option_values = serializers.DictField(required=False, help_text="The variant's options as sold.")
 
 
@@ -116,9 +118,9 @@ class OrderItemOutputSerializer(serializers.Serializer):
     fulfilled_quantity = serializers.IntegerField(read_only=True)
 
 
-def _variant_snapshot(snapshot: dict) -> dict:
+def _variant_snapshot(snapshot: dict) -> dict[str, Any]:
     """The snapshot's variant keys, when it has them (lines sold before variants do not)."""
-    out = {}
+    out: dict[str, Any] = {}
     if "variant_id" in snapshot:
         out["variant_id"] = _text(snapshot["variant_id"])
     if "option_values" in snapshot:

@@ -183,7 +183,7 @@ def test_reservations_of_the_same_products_listed_in_any_order_never_deadlock(or
                 if shift % 2:
                     listed.reverse()
                 with transaction.atomic():
-                    services.stock_reserve(quantities={p: 1 for p in listed})
+                    services.stock_reserve(quantities=dict.fromkeys(listed, 1))
                     connection.cursor().execute("SELECT pg_sleep(0.002)")  # hold the locks a moment
         except BaseException as exc:  # a deadlock would surface here (PostgreSQL aborts one side)
             errors.append(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.audit.models import AuditLog
-from apps.catalog.models import Product, ProductVariant
+from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory, vid
 
 pytestmark = pytest.mark.django_db

@@ -134,7 +134,11 @@ def _sellable_variants(
         raise VariantRequired(details={"items": ambiguous + unavailable})
     if unavailable:
         raise ValidationError("Some products cannot be ordered.", details={"items": unavailable})
-    over = [f"Quantity of {pk} must be from 1 to {MAX_QUANTITY} (duplicate lines are added up)." for pk, q in quantities.items() if q > MAX_QUANTITY]
+    over = [
+        f"Quantity of {pk} must be from 1 to {MAX_QUANTITY} (duplicate lines are added up)."
+        for pk, q in quantities.items()
+        if q > MAX_QUANTITY
+    ]
     if over:
         raise ValidationError(details={"items": over})
     currencies = sorted({v.currency for v in variants.values()})

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from apps.audit.models import AuditLog
 from apps.catalog.errors import InsufficientStock
-from apps.catalog.models import Product, ProductVariant
+from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory, vid
 from apps.core.exceptions import PermissionDenied, ValidationError
 from apps.core.models import OutboxEvent
