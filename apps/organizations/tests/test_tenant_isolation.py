@@ -130,7 +130,12 @@ MATRIX = [
         {"price_cents": 5},
     ),
     row("variant-delete", "delete", f"{PRODUCTS}/{{product}}/variants/{{extra_variant}}/", (204, 204, 204, 403, 404)),
-    row("variant-delete-last", "delete", f"{PRODUCTS}/{{draft}}/variants/{{draft_variant}}/", (409, 409, 409, 403, 404)),
+    row(
+        "variant-delete-last",
+        "delete",
+        f"{PRODUCTS}/{{draft}}/variants/{{draft_variant}}/",
+        (409, 409, 409, 403, 404),
+    ),
     row(
         "foreign-variant-update",
         "patch",
