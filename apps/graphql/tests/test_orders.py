@@ -314,3 +314,21 @@ def test_the_whole_lifecycle_through_graphql(gql, organization, member, user, ke
     assert kettle.inventory_quantity == 5
     again = gql(f'mutation {{ refundOrder(id: "{order_id}") {{ status }} }}', user=member)
     assert again.codes == ["INVALID_TRANSITION"]
+
+
+def test_place_order_by_variant_and_a_product_with_several_variants_needs_one(gql, organization, user, kettle):
+    from apps.catalog.tests.factories import VariantFactory
+
+    large = VariantFactory(product=kettle, option_values={"size": "L"}, price_cents=3000, inventory_quantity=2)
+    query = PLACE.replace("items { productId", "items { variantId productId")
+    document = {
+        "input": {**_place_input(organization, kettle, 1), "items": [{"variantId": str(large.pk), "quantity": 2}]}
+    }
+    result = gql(query, document, user=user)
+    assert result.errors == [], result.errors
+    (item,) = result.data["placeOrder"]["items"]
+    assert (item["variantId"], item["productId"], item["unitPriceCents"]) == (str(large.pk), str(kettle.pk), 3000)
+    assert ProductVariant.objects.get(pk=large.pk).inventory_quantity == 0
+
+    by_product = gql(PLACE, {"input": _place_input(organization, kettle, 1)}, user=user)
+    assert by_product.codes == ["VARIANT_REQUIRED"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, VariantFactory
 from apps.orders.tests.factories import OrderFactory
 from apps.organizations.tests.factories import MembershipFactory, OrganizationFactory
 
@@ -77,6 +77,25 @@ def test_products_list_in_constant_queries(gql, organization, member, rows, djan
     data = _run(gql, member, query, django_assert_num_queries, 5)
 
     assert len(data["products"]["edges"]) == rows
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_products_with_their_variants_in_constant_queries(gql, organization, member, rows, django_assert_num_queries):
+    for product in ProductFactory.create_batch(rows, organization=organization):
+        VariantFactory(product=product, option_values={"size": "L"}, price_cents=1500)
+    query = (
+        "{ products(first: 100) { edges { node { name sku inStock inventoryQuantity trackInventory allowBackorder "
+        "variants { id sku optionValues priceCents effectivePriceCents inStock inventoryQuantity isDefault } } } } }"
+    )
+
+    # session, my organizations, products page (the variants' figures annotated), their variants
+    data = _run(gql, member, query, django_assert_num_queries, 4)
+
+    assert len(data["products"]["edges"]) == rows
+    assert all(len(edge["node"]["variants"]) == 2 for edge in data["products"]["edges"])
+    node = data["products"]["edges"][0]["node"]
+    assert node["inventoryQuantity"] == 20
+    assert sorted(v["effectivePriceCents"] for v in node["variants"]) == [1000, 1500]
 
 
 @pytest.mark.parametrize("rows", ROWS)
