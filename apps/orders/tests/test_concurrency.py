@@ -120,7 +120,9 @@ def test_buyers_of_two_sizes_never_oversell_either(organization, api_client_for)
     bodies = [payload(medium)] * 4 + [payload(large)] * 4 + [payload(large, medium)] * 4
     clients = [api_client_for(UserFactory()) for _ in bodies]
     # when
-    responses = run_together([lambda c=c, b=b: c.post(URL, b, format="json") for c, b in zip(clients, bodies, strict=True)])
+    responses = run_together(
+        [lambda c=c, b=b: c.post(URL, b, format="json") for c, b in zip(clients, bodies, strict=True)]
+    )
     # then: stock never below zero, and every sold unit is an order line of that variant
     assert not [r for r in responses if isinstance(r, Exception)]
     assert {r.status_code for r in responses} <= {201, 409}
