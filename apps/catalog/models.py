@@ -147,11 +147,14 @@ class Product(BaseModel):
         return rating_average(self.rating_sum, self.rating_count)
 
     # --- the variants, for single-variant convenience --------------------------------
-    # Read from ``variants`` (prefetched by the lists, else one query); writes go through
-    # ``services.variant_*`` or the product services' single-variant shortcuts.
+    # Read from ``variants`` (prefetched by the lists, else fetched once and kept like a prefetch
+    # until ``refresh_from_db``); writes go through ``services.variant_*`` or the product
+    # services' single-variant shortcuts.
 
     @property
     def variant_list(self) -> list["ProductVariant"]:
+        if "variants" not in getattr(self, "_prefetched_objects_cache", {}):
+            models.prefetch_related_objects([self], "variants")
         return list(self.variants.all())
 
     @property

@@ -1,6 +1,7 @@
 import hashlib
 import uuid
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
@@ -358,5 +359,6 @@ class ProductViewSet(viewsets.GenericViewSet):
             actor=request.user,
             permissions={o.id: request_permissions(request, o) for o in organizations},
         )
+        prefetch_related_objects(products, "variants")  # one query for every product's variants
         context = {"member_of": frozenset(p.organization_id for p in products)}
         return Response(ProductOutputSerializer(products, many=True, context=context).data)

@@ -96,7 +96,7 @@ MATRIX = [
         "post",
         f"{PRODUCTS}/{{product}}/adjust-inventory/",
         (200, 200, 200, 403, 404),
-        {"delta": 1, "reason": "matrix"},
+        {"delta": 1, "reason": "matrix", "variant": "{variant}"},  # the product has two variants
     ),
     row(
         "product-bulk-update",
