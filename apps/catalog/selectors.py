@@ -74,10 +74,10 @@ def product_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> Quer
     return visible_products(user=user)
 
 
-def product_get(*, user: Any, product_id: uuid.UUID | str) -> Product:
+def product_get(*, user: Any, product_id: uuid.UUID | str, member_of: frozenset[uuid.UUID] | None = None) -> Product:
     """A product the user may read, or NotFound (missing, deleted, foreign draft look the same)."""
     try:
-        return visible_products(user=user).select_related("organization").get(pk=product_id)
+        return visible_products(user=user, member_of=member_of).select_related("organization").get(pk=product_id)
     except (Product.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound("Product not found.") from exc
 

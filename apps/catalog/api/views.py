@@ -213,6 +213,9 @@ class ProductViewSet(viewsets.GenericViewSet):
         request=ProductWriteSerializer,
         responses={
             200: ProductOutputSerializer,
+            400: documented_error(
+                "400", "VALIDATION_ERROR; MULTIPLE_VARIANTS: SKU or stock fields on a product with several variants."
+            ),
             409: documented_error("409", "CONFLICT: the slug or SKU is taken in the organization."),
         },
     )
@@ -251,6 +254,8 @@ class ProductViewSet(viewsets.GenericViewSet):
         request=InventoryAdjustSerializer,
         responses={
             200: ProductOutputSerializer,
+            400: documented_error("400", "VALIDATION_ERROR; MULTIPLE_VARIANTS: name the `variant` to adjust."),
+            404: documented_error("404", "NOT_FOUND: the product, or the variant among its variants."),
             409: documented_error("409", "INSUFFICIENT_STOCK: stock would fall below zero (no backorder)."),
         },
     )
@@ -285,8 +290,8 @@ class ProductViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get", "post"], url_path="variants")
     def variants(self, request, pk=None):
         if request.method == "GET":
-            product = selectors.product_get(user=request.user, product_id=pk)
             member_of = selectors.member_organization_ids(user=request.user)
+            product = selectors.product_get(user=request.user, product_id=pk, member_of=member_of)
             variants = selectors.product_variants(product=product).select_related("product")
             context = {"member_of": member_of, "product_price_cents": product.price_cents}
             return Response(VariantOutputSerializer(variants, many=True, context=context).data)
@@ -322,9 +327,9 @@ class ProductViewSet(viewsets.GenericViewSet):
     )
     def variant_detail(self, request, pk=None, variant_id=None):
         if request.method == "GET":
-            product = selectors.product_get(user=request.user, product_id=pk)
-            variant = selectors.variant_get(product=product, variant_id=variant_id)
             member_of = selectors.member_organization_ids(user=request.user)
+            product = selectors.product_get(user=request.user, product_id=pk, member_of=member_of)
+            variant = selectors.variant_get(product=product, variant_id=variant_id)
             return Response(VariantOutputSerializer(variant, context={"member_of": member_of}).data)
         product, caller = self._for_change(pk)
         variant = selectors.variant_get(product=product, variant_id=variant_id)

@@ -1,5 +1,7 @@
 """Product variants through REST and the services: CRUD, the single-variant shortcuts, stock, search, the list."""
 
+from collections import Counter
+
 import pytest
 
 from apps.audit.models import AuditLog
@@ -214,3 +216,27 @@ def test_a_variant_change_refreshes_the_cached_list(api_client, organization, dj
     with django_capture_on_commit_callbacks(execute=True):
         services.variant_update(variant=ProductVariant.objects.get(product=product), data={"sku": "A-2"})
     assert api_client.get(url).json()["results"][0]["variants"][0]["sku"] == "A-2"
+
+
+@pytest.mark.parametrize("variants", [1, 6])
+def test_the_variants_list_costs_the_same_queries_whatever_their_number(
+    api_client_for, member, organization, django_assert_num_queries, variants
+):
+    product = ProductFactory(organization=organization)
+    for n in range(variants - 1):
+        VariantFactory(product=product, option_values={"size": str(n)})
+    client = api_client_for(member)
+    # the session and user, the member's organizations, the product, the variants
+    with django_assert_num_queries(4):
+        response = client.get(variants_url(product))
+    assert len(response.json()) == variants
+
+
+def test_the_demo_catalog_has_products_in_several_variants():
+    from django.core.management import call_command
+
+    call_command("seed_demo")
+    counts = Counter(ProductVariant.objects.values_list("product_id", flat=True))
+    assert max(counts.values()) >= 3
+    assert ProductVariant.objects.filter(option_values__has_key="size").exists()
+    assert ProductVariant.objects.filter(option_values__has_key="color", inventory_quantity__gt=0).exists()
