@@ -122,7 +122,7 @@ def _save_new(product: Product, variant_data: Mapping[str, Any]) -> ProductVaria
     product.variant_skus = variant_data.get("sku", "")
     product.full_clean(exclude=["search_vector"])
     variant = ProductVariant(organization_id=product.organization_id, product=product, is_default=True, **variant_data)
-    variant.full_clean(exclude=["product", "organization"], validate_constraints=False)
+    _variant_clean(variant)
     try:
         with transaction.atomic():
             product.save()

@@ -45,6 +45,13 @@ def test_a_new_product_gets_its_default_variant_from_the_product_fields(api_clie
     assert (stored.sku, stored.inventory_quantity, stored.allow_backorder, stored.is_default) == ("TEE", 4, True, True)
 
 
+def test_negative_stock_without_backorder_is_a_400_naming_the_field(api_client_for, member, organization):
+    body = {"organization": str(organization.pk), "name": "Tee", "price_cents": 1200, "inventory_quantity": -1}
+    response = api_client_for(member).post(URL, body, format="json")
+    assert response.status_code == 400
+    assert "inventory_quantity" in response.json()["error"]["details"]
+
+
 def test_patching_sku_or_stock_on_a_product_writes_its_only_variant(api_client_for, member, organization):
     product = ProductFactory(organization=organization, sku="OLD")
     body = {"sku": "NEW", "track_inventory": False}

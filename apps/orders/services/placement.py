@@ -209,10 +209,12 @@ def order_place(
 ) -> Order:
     """Place a pending order for ``user`` with ``organization``.
 
-    Rules: products active, of this organization, priced in its currency;
-    1-100 lines, quantities 1-1000, duplicate lines merged. Stock of tracked
-    products is reserved for every line or none (:class:`InsufficientStock`,
-    409, lists what is available). Totals: subtotal from the snapshots, tax at
+    Rules: each line names a variant, or a product with a single variant
+    (else :class:`VariantRequired`); products active, of this organization,
+    priced in its currency; 1-100 lines, quantities 1-1000, lines of one
+    variant merged; a variant sells at its own price, else its product's.
+    Stock of tracked variants is reserved for every line or none
+    (:class:`InsufficientStock`, 409, lists what is available by variant). Totals: subtotal from the snapshots, tax at
     ``tax_rate_bps`` rounded half up once per order, flat shipping. The order,
     items, stock changes, audit entry and ``order.created`` event commit
     together. Prices and snapshots are those read just before the stock is
