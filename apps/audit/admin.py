@@ -16,6 +16,7 @@ RESOURCE_TYPES = (
     "payment",
     "plan",
     "product",
+    "product_variant",
     "review",
     "subscription",
     "user",

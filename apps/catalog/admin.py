@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils.html import format_html
 
 from apps.catalog import services
-from apps.catalog.models import Category, Product
+from apps.catalog.models import Category, Product, ProductVariant
 from apps.core.money import money_display
 from apps.organizations.admin_tenancy import TenantAdmin
 
@@ -35,12 +36,33 @@ class DeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VariantInline(admin.TabularInline):
+    """The product's variants; every change goes through the variant services (audited); stock through adjust."""
+
+    model = ProductVariant
+    extra = 0
+    fields = (
+        "sku",
+        "option_values",
+        "price_cents",
+        "compare_at_price_cents",
+        "track_inventory",
+        "allow_backorder",
+        "inventory_quantity",
+        "position",
+        "is_default",
+    )
+    readonly_fields = ("inventory_quantity", "is_default")
+    ordering = ("position", "created_at", "id")
+
+
 @admin.register(Product)
 class ProductAdmin(TenantAdmin):
-    list_display = ("name", "organization", "status", "price", "inventory_quantity", "created_at")
+    list_display = ("name", "organization", "status", "price", "stock", "created_at")
     price = money_display("price_cents", description="price")
-    list_filter = (DeletedFilter, "status", "track_inventory", "allow_backorder", "organization")
-    search_fields = ("name", "sku")
+    list_filter = (DeletedFilter, "status", "organization")
+    search_fields = ("name", "variant_skus")
+    inlines = (VariantInline,)
     list_select_related = ("organization",)
     ordering = ("-created_at",)
     # Status, stock and deletion change only through the services (audited), via the actions.
@@ -48,7 +70,6 @@ class ProductAdmin(TenantAdmin):
         "id",
         "organization",
         "status",
-        "inventory_quantity",
         "published_at",
         "deleted_at",
         "created_at",
@@ -65,6 +86,41 @@ class ProductAdmin(TenantAdmin):
         if "category" in form.changed_data:  # the service takes the id (and checks the organization)
             data["category"] = form.cleaned_data["category"].pk if form.cleaned_data["category"] else None
         services.product_update(product=obj, data=data, actor=request.user)
+
+    def get_queryset(self, request):
+        # The stock column, summed in the changelist's own query.
+        stock = (
+            ProductVariant.objects.filter(product=OuterRef("pk"), track_inventory=True)
+            .values("product")
+            .annotate(total=Sum("inventory_quantity"))
+            .values("total")
+        )
+        return super().get_queryset(request).annotate(stock_total=Subquery(stock))
+
+    @admin.display(description="stock", ordering="stock_total")
+    def stock(self, obj):
+        return obj.stock_total or 0
+
+    def save_formset(self, request, form, formset, change):
+        """Variants: created, changed and deleted through the services (one transaction with the admin's)."""
+        if formset.model is not ProductVariant:
+            return super().save_formset(request, form, formset, change)
+        product = form.instance
+        for variant_form in formset.forms:
+            if not variant_form.has_changed() and not formset._should_delete_form(variant_form):
+                continue
+            instance = variant_form.instance
+            data = {name: variant_form.cleaned_data.get(name) for name in variant_form.changed_data}
+            data = {name: value for name, value in data.items() if name in services.VARIANT_FIELDS}
+            if formset._should_delete_form(variant_form):
+                if instance.pk is not None:
+                    services.variant_delete(variant=instance, actor=request.user)
+            elif instance._state.adding:
+                services.variant_create(product=product, data=data, actor=request.user)
+            elif data:
+                services.variant_update(variant=instance, data=data, actor=request.user)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        return None
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "category":

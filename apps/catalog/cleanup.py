@@ -12,4 +12,6 @@ from apps.jobs.housekeeping import cleanup_step
 @cleanup_step("catalog.soft_deleted_products")
 def soft_deleted_products() -> int:
     cutoff = timezone.now() - timedelta(days=settings.SOFT_DELETE_RETENTION_DAYS)
-    return Product.objects.filter(deleted_at__lt=cutoff).delete()[0]
+    # Their variants go with them (cascade); the step counts products.
+    _, deleted = Product.objects.filter(deleted_at__lt=cutoff).delete()
+    return deleted.get(Product._meta.label, 0)

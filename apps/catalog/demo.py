@@ -25,7 +25,7 @@ def seed_products(organization: Organization) -> int:
             slug = f"demo-{n}-{m}"
             if slug in existing:
                 continue
-            services.product_create(
+            product = services.product_create(
                 organization=organization,
                 data={
                     "name": name,
@@ -39,8 +39,36 @@ def seed_products(organization: Organization) -> int:
                 # A few drafts and archived ones so members see the difference.
                 status="draft" if (n + m) % 9 == 0 else ("archived" if (n + m) % 11 == 0 else "active"),
             )
+            _seed_variants(product, sku=f"DEMO-{n:02d}{m:02d}", item=item, stock=(n * 7 + m * 3) % 25)
             created += 1
     return created
+
+
+# Demo items sold in several versions: (option name, values with an optional price override).
+ITEM_VARIANTS: dict[str, tuple[str, tuple[tuple[str, int | None], ...]]] = {
+    "Ceramic Mug": ("color", (("White", None), ("Black", None), ("Ocean Blue", 1600))),
+    "Green Tea": ("size", (("100 g", None), ("250 g", 2600), ("500 g", 4800))),
+}
+
+
+def _seed_variants(product: Product, *, sku: str, item: str, stock: int) -> None:
+    """Give the demo mugs and teas their colours and sizes (the default variant becomes the first)."""
+    if item not in ITEM_VARIANTS:
+        return
+    option, values = ITEM_VARIANTS[item]
+    default = product.variants.get()
+    services.variant_update(variant=default, data={"option_values": {option: values[0][0]}})
+    for position, (value, price) in enumerate(values[1:], start=1):
+        services.variant_create(
+            product=product,
+            data={
+                "sku": f"{sku}-{position}",
+                "option_values": {option: value},
+                "price_cents": price,
+                "inventory_quantity": stock + 5 * position,
+                "position": position,
+            },
+        )
 
 
 # The demo tree: (name, children); each demo item goes under the category named beside it.

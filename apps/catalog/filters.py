@@ -1,7 +1,7 @@
 import django_filters
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
-from apps.catalog.models import Product
+from apps.catalog.models import Product, ProductVariant
 from apps.catalog.selectors import apply_search, products_in_category, resolve_organization
 from apps.core.fields import BooleanFilter, IntegerFilter
 
@@ -12,7 +12,7 @@ class ProductFilter(django_filters.FilterSet):
     min_price = IntegerFilter(field_name="price_cents", lookup_expr="gte", help_text="Cents, inclusive.")
     max_price = IntegerFilter(field_name="price_cents", lookup_expr="lte", help_text="Cents, inclusive.")
     in_stock = BooleanFilter(method="filter_in_stock")
-    sku = django_filters.CharFilter(field_name="sku")
+    sku = django_filters.CharFilter(method="filter_sku", help_text="Products with a variant of this SKU.")
     category = django_filters.UUIDFilter(
         method="filter_category", help_text="A category id: its products and those of every category below it."
     )
@@ -29,8 +29,16 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(organization=organization)
 
     def filter_in_stock(self, queryset, name, value):
-        available = Q(track_inventory=False) | Q(allow_backorder=True) | Q(inventory_quantity__gt=0)
+        # Any variant can be sold.
+        available = Exists(
+            ProductVariant.objects.filter(product=OuterRef("pk")).filter(
+                Q(track_inventory=False) | Q(allow_backorder=True) | Q(inventory_quantity__gt=0)
+            )
+        )
         return queryset.filter(available) if value else queryset.exclude(available)
+
+    def filter_sku(self, queryset, name, value):
+        return queryset.filter(Exists(ProductVariant.objects.filter(product=OuterRef("pk"), sku=value)))
 
     def filter_search(self, queryset, name, value):
         return apply_search(queryset, value) if value.strip() else queryset

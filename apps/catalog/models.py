@@ -81,11 +81,7 @@ class Product(BaseModel):
     price_cents = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     compare_at_price_cents = models.BigIntegerField(null=True, blank=True)
-    sku = models.CharField(max_length=64, blank=True)
     barcode = models.CharField(max_length=64, blank=True)
-    track_inventory = models.BooleanField(default=True)
-    inventory_quantity = models.IntegerField(default=0)
-    allow_backorder = models.BooleanField(default=False)
     attributes = models.JSONField(default=dict, blank=True)
     images = models.JSONField(default=list, blank=True)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
@@ -97,12 +93,15 @@ class Product(BaseModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    # Kept by PostgreSQL itself: name weighs most, then description, then SKU.
+    # The variants' SKUs, space-separated, for the search vector: kept by the services
+    # (``services._refresh_skus``) whenever a variant's SKU changes, comes or goes.
+    variant_skus = models.TextField(blank=True, default="", editable=False)
+    # Kept by PostgreSQL itself: name weighs most, then description, then the SKUs.
     search_vector = models.GeneratedField(
         expression=(
             SearchVector("name", weight="A", config="english")
             + SearchVector("description", weight="B", config="english")
-            + SearchVector("sku", weight="C", config="simple")
+            + SearchVector("variant_skus", weight="C", config="simple")
         ),
         output_field=SearchVectorField(),
         db_persist=True,
@@ -122,22 +121,10 @@ class Product(BaseModel):
             models.CheckConstraint(
                 condition=models.Q(status__in=["draft", "active", "archived"]), name="catalog_product_status_valid"
             ),
-            # Stock never goes negative unless the product sells on backorder.
-            models.CheckConstraint(
-                condition=models.Q(inventory_quantity__gte=0)
-                | models.Q(allow_backorder=True)
-                | models.Q(track_inventory=False),
-                name="catalog_product_stock_gte_0",
-            ),
             models.UniqueConstraint(
                 fields=["organization", "slug"],
                 condition=models.Q(deleted_at__isnull=True),
                 name="catalog_product_slug_unique_alive",
-            ),
-            models.UniqueConstraint(
-                fields=["organization", "sku"],
-                condition=~models.Q(sku="") & models.Q(deleted_at__isnull=True),
-                name="catalog_product_sku_unique_alive",
             ),
         ]
         indexes = [
@@ -159,6 +146,116 @@ class Product(BaseModel):
     def rating_average(self) -> float | None:
         return rating_average(self.rating_sum, self.rating_count)
 
+    # --- the variants, for single-variant convenience --------------------------------
+    # Read from ``variants`` (prefetched by the lists, else fetched once and kept like a prefetch
+    # until ``refresh_from_db``); writes go through ``services.variant_*`` or the product
+    # services' single-variant shortcuts.
+
+    @property
+    def variant_list(self) -> list["ProductVariant"]:
+        if "variants" not in getattr(self, "_prefetched_objects_cache", {}):
+            models.prefetch_related_objects([self], "variants")
+        return list(self.variants.all())
+
+    @property
+    def default_variant(self) -> "ProductVariant | None":
+        variants = self.variant_list
+        return next((v for v in variants if v.is_default), variants[0] if variants else None)
+
+    @property
+    def sku(self) -> str:
+        variant = self.default_variant
+        return variant.sku if variant else ""
+
+    @property
+    def track_inventory(self) -> bool:
+        return any(v.track_inventory for v in self.variant_list)
+
+    @property
+    def allow_backorder(self) -> bool:
+        return any(v.allow_backorder for v in self.variant_list)
+
+    @property
+    def inventory_quantity(self) -> int:
+        """Stock of all tracked variants together."""
+        return sum(v.inventory_quantity for v in self.variant_list if v.track_inventory)
+
+    @property
+    def in_stock(self) -> bool:
+        """Any variant can be sold."""
+        return any(v.in_stock for v in self.variant_list)
+
+
+class ProductVariantQuerySet(models.QuerySet["ProductVariant"]):
+    def alive(self) -> "ProductVariantQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+
+class ProductVariant(BaseModel):
+    """One sellable version of a product (a size, a colour): its own SKU, stock and optional prices.
+
+    Every product has at least one variant and exactly one default. Orders,
+    reservations and stock adjustments work on variants; a variant's price is
+    its own ``price_cents`` or, when null, the product's.
+    """
+
+    # Denormalized from the product: SKUs are unique per organization, and tenant filters need no join.
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="product_variants"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(max_length=64, blank=True)
+    option_values = models.JSONField(default=dict, blank=True, help_text='e.g. {"size": "M", "color": "red"}')
+    price_cents = models.BigIntegerField(null=True, blank=True, help_text="Null: the product's price.")
+    compare_at_price_cents = models.BigIntegerField(null=True, blank=True, help_text="Null: the product's.")
+    track_inventory = models.BooleanField(default=True)
+    inventory_quantity = models.IntegerField(default=0)
+    allow_backorder = models.BooleanField(default=False)
+    position = models.IntegerField(default=0)
+    is_default = models.BooleanField(default=False)
+    # The product's soft delete, mirrored (``services.product_delete``): its SKUs are free again.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ProductVariantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product", "position", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(price_cents__isnull=True) | models.Q(price_cents__gte=0),
+                name="catalog_variant_price_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(compare_at_price_cents__isnull=True) | models.Q(compare_at_price_cents__gte=0),
+                name="catalog_variant_compare_at_gte_0",
+            ),
+            # Stock never goes negative unless the variant sells on backorder.
+            models.CheckConstraint(
+                condition=models.Q(inventory_quantity__gte=0)
+                | models.Q(allow_backorder=True)
+                | models.Q(track_inventory=False),
+                name="catalog_variant_stock_gte_0",
+            ),
+            models.UniqueConstraint(
+                fields=["product"], condition=models.Q(is_default=True), name="catalog_variant_one_default"
+            ),
+            models.UniqueConstraint(fields=["product", "option_values"], name="catalog_variant_options_unique"),
+            models.UniqueConstraint(
+                fields=["organization", "sku"],
+                condition=~models.Q(sku="") & models.Q(deleted_at__isnull=True),
+                name="catalog_variant_sku_unique_alive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        options = ", ".join(f"{k}: {v}" for k, v in sorted((self.option_values or {}).items()))
+        return self.sku or options or "default"
+
     @property
     def in_stock(self) -> bool:
         return not self.track_inventory or self.allow_backorder or self.inventory_quantity > 0
+
+    def effective_price_cents(self, product: Product | None = None) -> int:
+        if self.price_cents is not None:
+            return self.price_cents
+        return (product or self.product).price_cents

@@ -7,9 +7,10 @@ Members see every non-deleted product of their organizations; everyone else
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
@@ -18,7 +19,7 @@ from django.db import connection
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 
-from apps.catalog.models import Category, Product
+from apps.catalog.models import Category, Product, ProductVariant
 from apps.core.exceptions import NotFound
 from apps.organizations.models import Organization
 from apps.organizations.selectors import scope_to_organization
@@ -54,7 +55,7 @@ def resolve_organization(value: str) -> Organization | None:
 
 
 def apply_search(queryset: QuerySet[Product], search: str) -> QuerySet[Product]:
-    """Full-text match (websearch syntax, ranked) or a trigram match on the name for typos."""
+    """Full-text match (websearch syntax, ranked; variants' SKUs too) or a trigram match on the name for typos."""
     query = SearchQuery(search, search_type="websearch", config="english")
     # A fixed-precision decimal: cursor pages compare the rank exactly (a float's text
     # form rounds, and equal ranks would repeat or skip rows across pages).
@@ -73,10 +74,10 @@ def product_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> Quer
     return visible_products(user=user)
 
 
-def product_get(*, user: Any, product_id: uuid.UUID | str) -> Product:
+def product_get(*, user: Any, product_id: uuid.UUID | str, member_of: frozenset[uuid.UUID] | None = None) -> Product:
     """A product the user may read, or NotFound (missing, deleted, foreign draft look the same)."""
     try:
-        return visible_products(user=user).select_related("organization").get(pk=product_id)
+        return visible_products(user=user, member_of=member_of).select_related("organization").get(pk=product_id)
     except (Product.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound("Product not found.") from exc
 
@@ -116,47 +117,90 @@ def product_count(*, organization: Organization) -> int:
 
 
 @dataclass(frozen=True)
-class ProductForSale:
-    """What an order needs of a product: its snapshot fields and whether it may be sold."""
+class VariantForSale:
+    """What an order needs of a variant and its product: the snapshot fields and whether it may be sold."""
 
     id: uuid.UUID
+    product_id: uuid.UUID
     name: str
     slug: str
     sku: str
-    price_cents: int
+    option_values: dict[str, str]
+    price_cents: int  # the variant's own price, else the product's
     currency: str
     attributes: dict[str, Any]
     status: str
 
 
-_FOR_SALE_FIELDS = [field.name for field in fields(ProductForSale)]
+# The last column: the row is the only variant of a product the order names by product id.
+_FOR_SALE_SQL = (
+    "SELECT * FROM (SELECT v.id, p.id, p.name, p.slug, v.sku, v.option_values::text, "
+    "COALESCE(v.price_cents, p.price_cents), p.currency, p.attributes::text, p.status, "
+    "v.product_id = ANY(%s) AND NOT EXISTS (SELECT 1 FROM catalog_productvariant s "
+    "WHERE s.product_id = v.product_id AND s.id <> v.id) AS only_variant, v.id = ANY(%s) AS named "
+    "FROM catalog_productvariant v JOIN catalog_product p ON p.id = v.product_id "
+    "WHERE (v.id = ANY(%s) OR v.product_id = ANY(%s)) AND p.organization_id = %s AND p.deleted_at IS NULL) rows "
+    "WHERE only_variant OR named"
+)
 
 
-def products_for_sale(*, organization_id: uuid.UUID, product_ids: list[uuid.UUID]) -> dict[uuid.UUID, ProductForSale]:
-    """The organization's products (not deleted) among ``product_ids``, whatever their status.
+def variants_for_sale(
+    *, organization_id: uuid.UUID, variant_ids: list[uuid.UUID], product_ids: list[uuid.UUID] | None = None
+) -> tuple[dict[uuid.UUID, VariantForSale], dict[uuid.UUID, VariantForSale]]:
+    """The organization's variants (of products not deleted) among ``variant_ids``, whatever their status;
+    and, by product id, the only variant of each product among ``product_ids`` that has exactly one.
 
     One plain read, with no lock: order placement validates lines with it
-    before it reserves stock. A single statement whatever the number of ids
-    (``= ANY``), run as plain SQL because placement runs it for every order.
+    before it reserves stock. A single statement whatever the number of ids,
+    run as plain SQL because placement runs it for every order.
     """
-    table = Product._meta.db_table
-    column_of = {field.name: field.column for field in Product._meta.concrete_fields if field.column}
-    columns = ", ".join(column_of[name] for name in _FOR_SALE_FIELDS)
+    product_ids = list(product_ids or [])
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM {table} "  # noqa: S608 - our table and column names
-            "WHERE id = ANY(%s) AND organization_id = %s AND deleted_at IS NULL",
-            [list(product_ids), organization_id],
-        )
+        cursor.execute(_FOR_SALE_SQL, [product_ids, list(variant_ids), list(variant_ids), product_ids, organization_id])
         rows = cursor.fetchall()
-    attributes = Product._meta.get_field("attributes")
-    found = {}
-    for row in rows:
-        values = dict(zip(_FOR_SALE_FIELDS, row, strict=True))
-        # Django passes the column expression; JSONField's conversion does not use it.
-        values["attributes"] = attributes.from_db_value(values["attributes"], None, connection)  # type: ignore[arg-type]
-        found[values["id"]] = ProductForSale(**values)
-    return found
+    by_variant: dict[uuid.UUID, VariantForSale] = {}
+    by_product: dict[uuid.UUID, VariantForSale] = {}
+    for vid, pid, name, slug, sku, options, price, currency, attributes, status, only_variant, named in rows:
+        variant = VariantForSale(
+            id=vid,
+            product_id=pid,
+            name=name,
+            slug=slug,
+            sku=sku,
+            option_values=json.loads(options),
+            price_cents=price,
+            currency=currency,
+            attributes=json.loads(attributes),
+            status=status,
+        )
+        if named:
+            by_variant[vid] = variant
+        if only_variant:
+            by_product[pid] = variant
+    return by_variant, by_product
+
+
+def product_variants(*, product: Product) -> QuerySet[ProductVariant]:
+    """A product's variants in their order (position, then age)."""
+    return ProductVariant.objects.filter(product_id=product.pk).order_by("position", "created_at", "id")
+
+
+def variant_get(*, product: Product, variant_id: uuid.UUID | str) -> ProductVariant:
+    """The product's variant ``variant_id`` (the product already scoped to the caller), or NotFound."""
+    try:
+        variant = (
+            ProductVariant.objects.select_related("organization", "product")
+            .filter(product_id=product.pk)
+            .get(pk=variant_id)
+        )
+    except (ProductVariant.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotFound("Variant not found.") from exc
+    return variant
+
+
+def product_exists_in(organization_id: uuid.UUID, product_id: uuid.UUID) -> bool:
+    """A live product of the organization (to tell "name a variant" from "no such product")."""
+    return Product.objects.alive().filter(organization_id=organization_id, pk=product_id).exists()
 
 
 # --- categories ------------------------------------------------------------------------------------

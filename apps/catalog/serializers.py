@@ -1,16 +1,86 @@
+import json
 import re
 from datetime import UTC
 
 from django.db.models import TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from apps.catalog.models import MAX_IMAGES, Product, rating_average
+from apps.catalog.models import MAX_IMAGES, Product, ProductVariant, rating_average
 from apps.catalog.services import BULK_FIELDS, BULK_MAX
 
 # Seen only by members of the product's organization.
 MEMBER_ONLY_FIELDS = ("barcode", "track_inventory", "inventory_quantity", "allow_backorder")
+
+
+# The variant's fields seen by members only.
+VARIANT_MEMBER_ONLY_FIELDS = ("track_inventory", "inventory_quantity", "allow_backorder")
+
+
+class VariantOutputSerializer(serializers.ModelSerializer):
+    """A variant: its own SKU, options, price override and (members only) stock."""
+
+    product = serializers.UUIDField(source="product_id", read_only=True)
+    effective_price_cents = serializers.SerializerMethodField(
+        help_text="What it sells for: its own price, else the product's."
+    )
+    in_stock = serializers.BooleanField(read_only=True)
+    track_inventory = serializers.BooleanField(required=False, help_text="Members of the organization only.")
+    inventory_quantity = serializers.IntegerField(required=False, help_text="Members of the organization only.")
+    allow_backorder = serializers.BooleanField(required=False, help_text="Members of the organization only.")
+
+    class Meta:
+        model = ProductVariant
+        fields = (
+            "id",
+            "product",
+            "sku",
+            "option_values",
+            "price_cents",
+            "compare_at_price_cents",
+            "effective_price_cents",
+            "track_inventory",
+            "inventory_quantity",
+            "allow_backorder",
+            "in_stock",
+            "position",
+            "is_default",
+        )
+        read_only_fields = tuple(name for name in fields if name not in VARIANT_MEMBER_ONLY_FIELDS)
+
+    def get_effective_price_cents(self, variant) -> int:
+        base = self.context.get("product_price_cents")
+        return (
+            variant.price_cents
+            if variant.price_cents is not None
+            else (base if base is not None else variant.product.price_cents)
+        )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.organization_id not in self.context.get("member_of", frozenset()):
+            for name in VARIANT_MEMBER_ONLY_FIELDS:
+                data.pop(name, None)
+        return data
+
+
+class VariantWriteSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    option_values = serializers.DictField(
+        child=serializers.CharField(max_length=100), required=False, help_text='e.g. {"size": "M", "color": "red"}'
+    )
+    price_cents = serializers.IntegerField(
+        min_value=0, max_value=10**12, required=False, allow_null=True, help_text="Null: the product's price."
+    )
+    compare_at_price_cents = serializers.IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
+    track_inventory = serializers.BooleanField(required=False)
+    inventory_quantity = serializers.IntegerField(required=False, min_value=-(10**9), max_value=10**9)
+    allow_backorder = serializers.BooleanField(required=False)
+    position = serializers.IntegerField(required=False, min_value=-(10**6), max_value=10**6)
+    is_default = serializers.BooleanField(required=False, help_text="true: make it the product's default.")
 
 
 class ProductOutputSerializer(serializers.ModelSerializer):
@@ -18,7 +88,8 @@ class ProductOutputSerializer(serializers.ModelSerializer):
 
     organization = serializers.UUIDField(source="organization_id", read_only=True)
     category = serializers.UUIDField(source="category_id", read_only=True, allow_null=True)
-    in_stock = serializers.BooleanField(read_only=True)
+    sku = serializers.CharField(read_only=True, help_text="The default variant's SKU.")
+    in_stock = serializers.BooleanField(read_only=True, help_text="Any variant can be sold.")
     rating_average = serializers.FloatField(
         read_only=True, allow_null=True, help_text="Mean of the approved reviews' ratings (2 decimals); null: none."
     )
@@ -26,8 +97,13 @@ class ProductOutputSerializer(serializers.ModelSerializer):
     # Output only; not read_only so that the schema does not list them as always present.
     barcode = serializers.CharField(required=False, help_text="Members of the organization only.")
     track_inventory = serializers.BooleanField(required=False, help_text="Members of the organization only.")
-    inventory_quantity = serializers.IntegerField(required=False, help_text="Members of the organization only.")
-    allow_backorder = serializers.BooleanField(required=False, help_text="Members of the organization only.")
+    inventory_quantity = serializers.IntegerField(
+        required=False, help_text="Members of the organization only. All tracked variants' stock together."
+    )
+    allow_backorder = serializers.BooleanField(
+        required=False, help_text="Members of the organization only. Whether any variant sells on backorder."
+    )
+    variants = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
@@ -57,8 +133,14 @@ class ProductOutputSerializer(serializers.ModelSerializer):
             "published_at",
             "created_at",
             "updated_at",
+            "variants",
         )
         read_only_fields = tuple(name for name in fields if name not in MEMBER_ONLY_FIELDS)
+
+    @extend_schema_field(VariantOutputSerializer(many=True))
+    def get_variants(self, product):
+        context = {**self.context, "product_price_cents": product.price_cents}
+        return VariantOutputSerializer(product.variant_list, many=True, context=context).data
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -104,6 +186,9 @@ class ProductCreateSerializer(ProductWriteSerializer):
 
 
 class InventoryAdjustSerializer(serializers.Serializer):
+    variant = serializers.UUIDField(
+        required=False, help_text="Which variant's stock; may be left out when the product has only one."
+    )
     delta = serializers.IntegerField(min_value=-(10**9), max_value=10**9)
     reason = serializers.CharField(max_length=200)
 
@@ -140,20 +225,39 @@ class BulkUpdateSerializer(serializers.Serializer):
 # (a test holds the two equal). The JSON columns are read as text and copied into the
 # page as they are: never decoded into Python and encoded again.
 RAW_JSON_FIELDS = ("attributes", "images")
+# The product's figures computed from its variants (one JSON array per row, in the list's own query).
+VARIANT_SUMMARY = ("sku", "track_inventory", "inventory_quantity", "allow_backorder")
+VARIANTS_JSON = RawSQL(  # noqa: S611 - a constant statement
+    "SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product', v.product_id, 'sku', v.sku, "
+    "'option_values', v.option_values, 'price_cents', v.price_cents, "
+    "'compare_at_price_cents', v.compare_at_price_cents, 'track_inventory', v.track_inventory, "
+    "'inventory_quantity', v.inventory_quantity, 'allow_backorder', v.allow_backorder, 'position', v.position, "
+    "'is_default', v.is_default) ORDER BY v.position, v.created_at, v.id), '[]')::text "
+    'FROM catalog_productvariant v WHERE v.product_id = "catalog_product"."id"',
+    [],
+    output_field=TextField(),
+)
 ROW_FIELDS = tuple(
     name
     for name in ProductOutputSerializer.Meta.fields
-    if name not in {"organization", "category", "in_stock", "rating_average", *RAW_JSON_FIELDS}
+    if name
+    not in {"organization", "category", "in_stock", "rating_average", "variants", *RAW_JSON_FIELDS, *VARIANT_SUMMARY}
 ) + ("organization_id", "category_id", "rating_sum")
 _MEMBER_VIEW = tuple(ProductOutputSerializer.Meta.fields)
 _PUBLIC_VIEW = tuple(name for name in _MEMBER_VIEW if name not in MEMBER_ONLY_FIELDS)
+_VARIANT_MEMBER_VIEW = tuple(VariantOutputSerializer.Meta.fields)
+_VARIANT_PUBLIC_VIEW = tuple(name for name in _VARIANT_MEMBER_VIEW if name not in VARIANT_MEMBER_ONLY_FIELDS)
 _RAW = re.compile(rb'"\\u0000(\d+)\\u0000"')
 
 
 def row_values(queryset):
     """The page's rows: ``values()`` of the output fields, the JSON columns as their text."""
     names = [*ROW_FIELDS, *(["rank"] if "rank" in queryset.query.annotations else [])]
-    return queryset.values(*names, **{f"{name}_json": Cast(name, TextField()) for name in RAW_JSON_FIELDS})
+    return queryset.values(
+        *names,
+        **{f"{name}_json": Cast(name, TextField()) for name in RAW_JSON_FIELDS},
+        variants_json=VARIANTS_JSON,
+    )
 
 
 def _iso(value) -> str | None:
@@ -169,12 +273,29 @@ def represent_rows(rows, member_of, fragments: list[str]) -> list[dict]:
     out = []
     for row in rows:
         organization_id = row["organization_id"]
+        member = organization_id in member_of
+        variants = json.loads(row["variants_json"])
+        default = next((v for v in variants if v["is_default"]), variants[0] if variants else None)
+        for variant in variants:
+            variant["effective_price_cents"] = (
+                variant["price_cents"] if variant["price_cents"] is not None else row["price_cents"]
+            )
+            variant["in_stock"] = (
+                not variant["track_inventory"] or variant["allow_backorder"] or variant["inventory_quantity"] > 0
+            )
         computed = {
             "id": str(row["id"]),
             "organization": str(organization_id),
             "category": str(row["category_id"]) if row["category_id"] else None,
             "rating_average": rating_average(row["rating_sum"], row["rating_count"]),
-            "in_stock": not row["track_inventory"] or row["allow_backorder"] or row["inventory_quantity"] > 0,
+            "in_stock": any(v["in_stock"] for v in variants),
+            "sku": default["sku"] if default else "",
+            "track_inventory": any(v["track_inventory"] for v in variants),
+            "inventory_quantity": sum(v["inventory_quantity"] for v in variants if v["track_inventory"]),
+            "allow_backorder": any(v["allow_backorder"] for v in variants),
+            "variants": [
+                {name: v[name] for name in (_VARIANT_MEMBER_VIEW if member else _VARIANT_PUBLIC_VIEW)} for v in variants
+            ],
             "published_at": _iso(row["published_at"]),
             "created_at": _iso(row["created_at"]),
             "updated_at": _iso(row["updated_at"]),
@@ -182,7 +303,7 @@ def represent_rows(rows, member_of, fragments: list[str]) -> list[dict]:
         for name in RAW_JSON_FIELDS:
             computed[name] = f"\x00{len(fragments)}\x00"
             fragments.append(row[f"{name}_json"] or "null")
-        names = _MEMBER_VIEW if organization_id in member_of else _PUBLIC_VIEW
+        names = _MEMBER_VIEW if member else _PUBLIC_VIEW
         out.append({name: computed[name] if name in computed else row[name] for name in names})
     return out
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.forms.models import model_to_dict
@@ -22,7 +23,7 @@ from django.utils.text import slugify
 from apps.audit.services import record, record_and_publish
 from apps.catalog import cache as catalog_cache
 from apps.catalog.errors import InsufficientStock
-from apps.catalog.models import Category, Product
+from apps.catalog.models import Category, Product, ProductVariant
 from apps.catalog.selectors import category_is_empty, product_count
 from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, NotFound, ValidationError
@@ -34,27 +35,46 @@ from apps.organizations.models import Organization
 from apps.organizations.policies import permission_require
 
 # Fields a client may set on create / change afterwards (never organization, ids, times, search vector).
-EDITABLE_FIELDS = (
+PRODUCT_FIELDS = (
     "name",
     "slug",
     "description",
     "price_cents",
     "currency",
     "compare_at_price_cents",
-    "sku",
     "barcode",
-    "track_inventory",
-    "inventory_quantity",
-    "allow_backorder",
     "attributes",
     "images",
     "seo_title",
     "seo_description",
 )
-# What bulk-update may change: status, price and inventory flags.
-BULK_FIELDS = ("status", "price_cents", "compare_at_price_cents", "track_inventory", "allow_backorder")
+# The single-variant shortcut: product writes may carry these; they go to the product's only variant.
+VARIANT_SHORTCUT_FIELDS = ("sku", "track_inventory", "inventory_quantity", "allow_backorder")
+EDITABLE_FIELDS = (*PRODUCT_FIELDS, *VARIANT_SHORTCUT_FIELDS)
+VARIANT_FIELDS = (
+    "sku",
+    "option_values",
+    "price_cents",
+    "compare_at_price_cents",
+    "track_inventory",
+    "inventory_quantity",
+    "allow_backorder",
+    "position",
+)
+# What bulk-update may change: status and price on the products, inventory flags on all their variants.
+BULK_PRODUCT_FIELDS = ("status", "price_cents", "compare_at_price_cents")
+BULK_VARIANT_FIELDS = ("track_inventory", "allow_backorder")
+BULK_FIELDS = (*BULK_PRODUCT_FIELDS, *BULK_VARIANT_FIELDS)
 BULK_MAX = 100
-AUDITED_FIELDS = (*EDITABLE_FIELDS, "category", "status", "published_at", "deleted_at")
+AUDITED_FIELDS = (*PRODUCT_FIELDS, "category", "status", "published_at", "deleted_at")
+VARIANT_AUDITED_FIELDS = (*VARIANT_FIELDS, "is_default")
+
+
+class MultipleVariants(ValidationError):
+    """A product-level stock or SKU write on a product with several variants: name the variant."""
+
+    code = "MULTIPLE_VARIANTS"
+    default_message = "This product has several variants: change the variant itself."
 
 
 def _snapshot(product: Product) -> dict[str, Any]:
@@ -77,26 +97,80 @@ def _unique_slug(organization: Organization, name: str, *, exclude: uuid.UUID | 
     return slug
 
 
-def _check_unique(product: Product) -> None:
+def _check_unique(product: Product, sku: str = "", *, variant_pk: uuid.UUID | None = None) -> None:
     """Name the field when a slug or SKU is taken in the organization (400, not a bare constraint error)."""
     others = Product.objects.alive().filter(organization_id=product.organization_id).exclude(pk=product.pk)
     errors = {}
     if others.filter(slug=product.slug).exists():
         errors["slug"] = ["A product with this slug already exists in the organization."]
-    if product.sku and others.filter(sku=product.sku).exists():
+    if sku and _sku_taken(product.organization_id, sku, exclude=variant_pk):
         errors["sku"] = ["A product with this SKU already exists in the organization."]
     if errors:
         raise ValidationError(details=errors)
 
 
-def _save_new(product: Product) -> None:
-    _check_unique(product)
+def _sku_taken(organization_id: uuid.UUID, sku: str, *, exclude: uuid.UUID | None = None) -> bool:
+    variants = ProductVariant.objects.alive().filter(organization_id=organization_id, sku=sku)
+    if exclude is not None:
+        variants = variants.exclude(pk=exclude)
+    return variants.exists()
+
+
+def _save_new(product: Product, variant_data: Mapping[str, Any]) -> ProductVariant:
+    """Save the product with its default variant (the single-variant fields of the write)."""
+    _check_unique(product, variant_data.get("sku", ""))
+    product.variant_skus = variant_data.get("sku", "")
     product.full_clean(exclude=["search_vector"])
+    variant = ProductVariant(organization_id=product.organization_id, product=product, is_default=True, **variant_data)
+    _variant_clean(variant)
     try:
         with transaction.atomic():
             product.save()
+            variant.save()
     except IntegrityError as exc:  # a concurrent writer took the slug or SKU first
         raise Conflict("A product with this slug or SKU already exists.") from exc
+    product._prefetched_objects_cache = {"variants": _known(product, [variant])}  # type: ignore[attr-defined]
+    return variant
+
+
+def _known(product: Product, variants: list[ProductVariant]) -> Any:
+    """``product.variants.all()`` answering ``variants`` without a query (as a prefetch would)."""
+    queryset = product.variants.all()
+    queryset._result_cache = variants
+    queryset._prefetch_done = True  # type: ignore[attr-defined]
+    return queryset
+
+
+def _refresh_skus(product_id: uuid.UUID) -> None:
+    """Copy the variants' SKUs onto the product, for its search vector (one UPDATE)."""
+    skus = ProductVariant.objects.filter(product_id=product_id).exclude(sku="").order_by("position", "created_at", "id")
+    Product.objects.filter(pk=product_id).update(
+        variant_skus=" ".join(skus.values_list("sku", flat=True)), updated_at=timezone.now()
+    )
+
+
+def _variant_snapshot(variant: ProductVariant) -> dict[str, Any]:
+    return {name: getattr(variant, name) for name in VARIANT_AUDITED_FIELDS}
+
+
+def _single_variant(product: Product, data: Mapping[str, Any]) -> ProductVariant | None:
+    """The variant a product-level write of SKU/stock fields goes to: its only one (locked), or None."""
+    if not _has_variant_fields(data):
+        return None
+    variants = list(ProductVariant.objects.select_for_update().filter(product=product).order_by("pk"))
+    if len(variants) != 1:
+        raise MultipleVariants(
+            details={
+                name: ["This product has several variants: set it on a variant (products/{id}/variants/{vid}/)."]
+                for name in VARIANT_SHORTCUT_FIELDS
+                if name in data
+            }
+        )
+    return variants[0]
+
+
+def _has_variant_fields(data: Mapping[str, Any]) -> bool:
+    return any(name in data for name in VARIANT_SHORTCUT_FIELDS)
 
 
 def _event(product: Product, event_type: str, **payload: Any) -> None:
@@ -137,7 +211,8 @@ def product_create(
         plan_limit_check(
             organization=organization, limit=Limit.PRODUCTS, current=lambda: product_count(organization=organization)
         )
-        fields = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
+        fields = {k: v for k, v in data.items() if k in PRODUCT_FIELDS}
+        variant_data = {k: v for k, v in data.items() if k in VARIANT_SHORTCUT_FIELDS}
         fields.setdefault("currency", (organization.settings or {}).get("currency", "USD"))
         if not fields.get("slug"):
             fields["slug"] = _unique_slug(organization, fields.get("name", ""))
@@ -149,13 +224,13 @@ def product_create(
             product.published_at = timezone.now()
         elif status:
             product.status = status
-        _save_new(product)
+        variant = _save_new(product, variant_data)
         record(
             action="product.created",
             resource_type="product",
             resource_id=product.id,
             organization=organization,
-            new_values=_snapshot(product),
+            new_values={**_snapshot(product), "default_variant": _variant_snapshot(variant)},
         )
         _event(product, "product.created")
         _after_commit_invalidate(organization.id)
@@ -185,17 +260,14 @@ def product_update(
         if "category" in data:  # an id (or None) of a category of the product's organization
             category = _category_in(product.organization_id, data["category"], "category")
             data = {**data, "category_id": category.pk if category else None}
-        if {"slug", "sku"} & set(data):
-            candidate = Product(
-                pk=product.pk,
-                organization_id=product.organization_id,
-                slug=data.get("slug", product.slug),
-                sku=data.get("sku", product.sku),
-            )
-            _check_unique(candidate)
+        variant = _single_variant(product, data)
+        if "slug" in data:
+            _check_unique(Product(pk=product.pk, organization_id=product.organization_id, slug=data["slug"]))
         try:
             with transaction.atomic():
-                changes = model_update(instance=product, fields=(*EDITABLE_FIELDS, "category_id"), data=data)
+                changes = model_update(instance=product, fields=(*PRODUCT_FIELDS, "category_id"), data=data)
+                if variant is not None:
+                    _variant_write(variant, {k: v for k, v in data.items() if k in VARIANT_SHORTCUT_FIELDS})
         except IntegrityError as exc:
             raise Conflict("A product with this slug or SKU already exists.") from exc
         if changes:
@@ -210,6 +282,71 @@ def product_update(
             _event(product, "product.updated", fields=changes.fields)
             _after_commit_invalidate(product.organization_id)
     return product
+
+
+def _variant_write(
+    variant: ProductVariant, data: Mapping[str, Any], *, action: str = "product_variant.updated"
+) -> bool:
+    """Save the variant fields of ``data`` that change, audited, with an event and a cache drop; True if any."""
+    sku = data.get("sku")
+    if sku and sku != variant.sku and _sku_taken(variant.organization_id, sku, exclude=variant.pk):
+        raise ValidationError(details={"sku": ["A product with this SKU already exists in the organization."]})
+    if "option_values" in data:
+        _check_options(variant, data["option_values"])
+    before = _variant_snapshot(variant)
+    for name, value in data.items():
+        if name in VARIANT_FIELDS:
+            setattr(variant, name, value)
+    after = _variant_snapshot(variant)
+    if after == before:
+        return False
+    _variant_clean(variant)
+    variant.save()
+    changed = sorted(name for name in after if after[name] != before[name])
+    if "sku" in changed:
+        _refresh_skus(variant.product_id)
+    record_and_publish(
+        action=action,
+        resource_type="product_variant",
+        resource_id=variant.id,
+        organization=variant.organization_id,
+        old_values={name: before[name] for name in changed},
+        new_values={name: after[name] for name in changed},
+        event_type="product_variant.updated",
+        payload={"product_id": str(variant.product_id), "variant_id": str(variant.id), "fields": changed},
+    )
+    _after_commit_invalidate(variant.organization_id)
+    return True
+
+
+def _variant_clean(variant: ProductVariant) -> None:
+    """Field checks, and the stock rule named on its field (the check constraint, as a 400)."""
+    variant.full_clean(exclude=["product", "organization"], validate_unique=False, validate_constraints=False)
+    if variant.track_inventory and not variant.allow_backorder and variant.inventory_quantity < 0:
+        raise ValidationError(
+            details={"inventory_quantity": ["Stock cannot be negative unless the variant sells on backorder."]}
+        )
+
+
+def _check_options(variant: ProductVariant, options: Any) -> None:
+    """``option_values``: a JSON object of short non-empty strings, unique among the product's variants."""
+    if not isinstance(options, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip() and len(k) <= 50 and len(v) <= 100
+        for k, v in options.items()
+    ):
+        raise ValidationError(
+            details={"option_values": ['An object of option names to values, e.g. {"size": "M", "color": "red"}.']}
+        )
+    if len(options) > 10:
+        raise ValidationError(details={"option_values": ["At most 10 options."]})
+    others = ProductVariant.objects.filter(product_id=variant.product_id, option_values=options)
+    if variant.pk is not None:
+        others = others.exclude(pk=variant.pk)
+    if others.exists():
+        raise Conflict(
+            "Another variant of this product has these option values.",
+            details={"option_values": ["Taken by another variant of this product."]},
+        )
 
 
 def _set_status(product: Product, status: str) -> Product:
@@ -256,6 +393,8 @@ def product_delete(*, product: Product, actor: Any = None, permissions: frozense
         product = _locked(product.pk)
         product.deleted_at = timezone.now()
         product.save(update_fields=["deleted_at", "updated_at"])
+        # Its variants go with it: their SKUs are free again.
+        ProductVariant.objects.filter(product=product).update(deleted_at=product.deleted_at)
         record(
             action="product.deleted",
             resource_type="product",
@@ -268,11 +407,37 @@ def product_delete(*, product: Product, actor: Any = None, permissions: frozense
         _after_commit_invalidate(product.organization_id)
 
 
-def product_adjust_inventory(
-    *, product: Product, delta: int, reason: str, actor: Any = None, permissions: frozenset[str] | None = None
-) -> Product:
-    """Add ``delta`` (may be negative) to stock atomically; never below 0 unless backorder is allowed.
+def _variant_of(product: Product, variant_id: uuid.UUID | str | None, *, lock: bool = False) -> ProductVariant:
+    """The product's variant ``variant_id``; without one, its only variant (several: MULTIPLE_VARIANTS)."""
+    variants = ProductVariant.objects.filter(product_id=product.pk)
+    if lock:
+        variants = variants.select_for_update()
+    if variant_id is not None:
+        try:
+            variant = variants.filter(pk=variant_id).first()
+        except (ValueError, DjangoValidationError):
+            variant = None
+        if variant is None:
+            raise NotFound("Variant not found.")
+        return variant
+    found = list(variants[:2])
+    if len(found) != 1:
+        raise MultipleVariants(details={"variant": ["This product has several variants: name one."]})
+    return found[0]
 
+
+def product_adjust_inventory(
+    *,
+    product: Product,
+    delta: int,
+    reason: str,
+    variant: uuid.UUID | str | None = None,
+    actor: Any = None,
+    permissions: frozenset[str] | None = None,
+) -> Product:
+    """Add ``delta`` (may be negative) to a variant's stock atomically; never below 0 unless it sells on backorder.
+
+    ``variant``: which one; may be left out when the product has a single variant.
     Needs ``change_products``.
     """
     _authorize(actor, product.organization, "change_products", permissions)
@@ -280,26 +445,143 @@ def product_adjust_inventory(
         raise ValidationError(details={"delta": ["Must not be zero."]})
     with transaction.atomic():
         product = _locked(product.pk)
-        new_quantity = product.inventory_quantity + delta
-        if new_quantity < 0 and not product.allow_backorder:
+        locked = _variant_of(product, variant, lock=True)
+        new_quantity = locked.inventory_quantity + delta
+        if new_quantity < 0 and not locked.allow_backorder:
             raise InsufficientStock(
                 "Not enough stock for this adjustment.",
-                details={"available": {str(product.id): product.inventory_quantity}},
+                details={"available": {str(locked.id): locked.inventory_quantity}},
             )
-        old_quantity = product.inventory_quantity
-        product.inventory_quantity = new_quantity
-        product.save(update_fields=["inventory_quantity", "updated_at"])
+        old_quantity = locked.inventory_quantity
+        locked.inventory_quantity = new_quantity
+        locked.save(update_fields=["inventory_quantity", "updated_at"])
         record(
             action="product.inventory_adjusted",
             resource_type="product",
             resource_id=product.id,
             organization=product.organization_id,
             old_values={"inventory_quantity": old_quantity},
-            new_values={"inventory_quantity": new_quantity, "reason": reason},
+            new_values={"inventory_quantity": new_quantity, "reason": reason, "variant": str(locked.id)},
         )
-        _event(product, "product.inventory_adjusted", delta=delta, quantity=new_quantity, reason=reason)
+        _event(
+            product,
+            "product.inventory_adjusted",
+            variant_id=str(locked.id),
+            delta=delta,
+            quantity=new_quantity,
+            reason=reason,
+        )
         _after_commit_invalidate(product.organization_id)
     return product
+
+
+# --- variants ----------------------------------------------------------------------------------------
+
+
+def variant_create(
+    *, product: Product, data: Mapping[str, Any], actor: Any = None, permissions: frozenset[str] | None = None
+) -> ProductVariant:
+    """Add a variant to a product (``change_products``): its own SKU (unique in the organization) and options
+    (unique in the product); a price left out or null sells at the product's price."""
+    _authorize(actor, product.organization, "change_products", permissions)
+    with transaction.atomic():
+        product = _locked(product.pk)
+        fields = {k: v for k, v in data.items() if k in VARIANT_FIELDS}
+        variant = ProductVariant(organization_id=product.organization_id, product=product, **fields)
+        if variant.sku and _sku_taken(product.organization_id, variant.sku):
+            raise ValidationError(details={"sku": ["A product with this SKU already exists in the organization."]})
+        _check_options(variant, variant.option_values)
+        variant.is_default = not ProductVariant.objects.filter(product=product).exists()
+        _variant_clean(variant)
+        try:
+            with transaction.atomic():
+                variant.save()
+        except IntegrityError as exc:
+            raise Conflict("A variant with this SKU or these options already exists.") from exc
+        if variant.sku:
+            _refresh_skus(product.pk)
+        record_and_publish(
+            action="product_variant.created",
+            resource_type="product_variant",
+            resource_id=variant.id,
+            organization=product.organization_id,
+            new_values=_variant_snapshot(variant),
+            event_type="product_variant.created",
+            payload={"product_id": str(product.id), "variant_id": str(variant.id)},
+        )
+        _after_commit_invalidate(product.organization_id)
+    return variant
+
+
+def variant_update(
+    *,
+    variant: ProductVariant,
+    data: Mapping[str, Any],
+    actor: Any = None,
+    permissions: frozenset[str] | None = None,
+) -> ProductVariant:
+    """Change a variant's fields (``change_products``); ``is_default: true`` makes it the product's default."""
+    _authorize(actor, variant.organization, "change_products", permissions)
+    with transaction.atomic():
+        _locked(variant.product_id)
+        locked = ProductVariant.objects.select_for_update().get(pk=variant.pk)
+        try:
+            with transaction.atomic():
+                _variant_write(locked, {k: v for k, v in data.items() if k in VARIANT_FIELDS})
+                if data.get("is_default") and not locked.is_default:
+                    ProductVariant.objects.filter(product_id=locked.product_id, is_default=True).update(
+                        is_default=False
+                    )
+                    locked.is_default = True
+                    locked.save(update_fields=["is_default", "updated_at"])
+                    record(
+                        action="product_variant.updated",
+                        resource_type="product_variant",
+                        resource_id=locked.id,
+                        organization=locked.organization_id,
+                        old_values={"is_default": False},
+                        new_values={"is_default": True},
+                    )
+                    _after_commit_invalidate(locked.organization_id)
+        except IntegrityError as exc:
+            raise Conflict("A variant with this SKU or these options already exists.") from exc
+    return locked
+
+
+def variant_delete(*, variant: ProductVariant, actor: Any = None, permissions: frozenset[str] | None = None) -> None:
+    """Delete a variant (``change_products``); a product keeps at least one (the last: 409 ``CONFLICT``).
+
+    Order lines keep their snapshot (their link becomes null). Deleting the
+    default makes the next variant (by position) the default.
+    """
+    _authorize(actor, variant.organization, "change_products", permissions)
+    with transaction.atomic():
+        _locked(variant.product_id)
+        siblings = list(ProductVariant.objects.select_for_update().filter(product_id=variant.product_id))
+        locked = next((v for v in siblings if v.pk == variant.pk), None)
+        if locked is None:
+            raise NotFound("Variant not found.")
+        if len(siblings) == 1:
+            raise Conflict("A product keeps at least one variant: delete the product instead.")
+        snapshot = _variant_snapshot(locked)
+        locked.delete()
+        if locked.is_default:
+            successor = min(
+                (v for v in siblings if v.pk != variant.pk), key=lambda v: (v.position, v.created_at, str(v.pk))
+            )
+            ProductVariant.objects.filter(pk=successor.pk).update(is_default=True)
+        if locked.sku:
+            _refresh_skus(locked.product_id)
+        record_and_publish(
+            action="product_variant.deleted",
+            resource_type="product_variant",
+            resource_id=variant.pk,
+            organization=variant.organization_id,
+            old_values=snapshot,
+            event_type="product_variant.deleted",
+            payload={"product_id": str(variant.product_id), "variant_id": str(variant.pk)},
+        )
+        _after_commit_invalidate(variant.organization_id)
 
 
 def product_bulk_update(
@@ -338,7 +620,12 @@ def product_bulk_update(
         if len(products) != len(unique_ids):
             missing = sorted(str(i) for i in set(unique_ids) - {p.pk for p in products})
             raise NotFound("Some products were not found.", details={"ids": missing})
-        field_changes = {k: v for k, v in changes.items() if k != "status"}
+        field_changes = {k: v for k, v in changes.items() if k in BULK_PRODUCT_FIELDS and k != "status"}
+        variant_changes = {k: v for k, v in changes.items() if k in BULK_VARIANT_FIELDS}
+        if variant_changes:
+            variants = ProductVariant.objects.select_for_update().filter(product__in=products).order_by("pk")
+            for variant in variants:
+                _variant_write(variant, variant_changes, action="product_variant.bulk_updated")
         for product in products:
             before = _snapshot(product)
             if "status" in changes and changes["status"] != product.status:
@@ -351,7 +638,7 @@ def product_bulk_update(
             after = _snapshot(product)
             if after == before:
                 continue
-            product.save(update_fields=[*BULK_FIELDS, "published_at", "updated_at"])
+            product.save(update_fields=[*BULK_PRODUCT_FIELDS, "published_at", "updated_at"])
             record(
                 action="product.bulk_updated",
                 resource_type="product",
@@ -372,8 +659,9 @@ def product_bulk_update(
 def stock_reserve(*, quantities: Mapping[uuid.UUID, int]) -> None:
     """Take stock for every line or for none (caller's transaction): never oversells.
 
-    One conditional UPDATE per product, in primary-key order (so concurrent orders
-    cannot deadlock): tracked products without backorder must have enough stock.
+    ``quantities``: by variant id. One conditional UPDATE per variant, in primary-key
+    order (so concurrent orders cannot deadlock): tracked variants without backorder
+    must have enough stock.
     When any line is short, :class:`InsufficientStock` lists the available quantity
     of each short line and the caller's transaction rolls the other lines back.
     """
@@ -395,9 +683,9 @@ def stock_reserved(*, quantities: Mapping[uuid.UUID, int]) -> Iterator[None]:
     if not connection.in_atomic_block:
         # Lines are taken one by one: only the caller's transaction makes it all or nothing.
         raise RuntimeError("stock_reserve must run inside the caller's transaction.")
-    table = Product._meta.db_table
+    table = ProductVariant._meta.db_table
     sql = (
-        # Untracked products are matched (they never run short) but keep their quantity.
+        # Untracked variants are matched (they never run short) but keep their quantity.
         f"UPDATE {table} SET inventory_quantity = CASE WHEN track_inventory "  # noqa: S608 - our table name
         "THEN inventory_quantity - %s ELSE inventory_quantity END "
         f"WHERE id = %s AND (NOT track_inventory OR allow_backorder OR inventory_quantity >= %s) "
@@ -419,21 +707,29 @@ def stock_reserved(*, quantities: Mapping[uuid.UUID, int]) -> Iterator[None]:
             else:
                 organization_ids.add(row[0])
     if short:
-        available = dict(Product.objects.filter(pk__in=short).values_list("pk", "inventory_quantity"))
+        available = dict(ProductVariant.objects.filter(pk__in=short).values_list("pk", "inventory_quantity"))
         raise InsufficientStock(details={"available": {str(pk): available.get(pk, 0) for pk in short}})
     for organization_id in organization_ids:
         _after_commit_invalidate(organization_id)
 
 
 def stock_release(*, quantities: Mapping[uuid.UUID, int]) -> None:
-    """Return stock taken by :func:`stock_reserve` (caller's transaction; callers ensure once)."""
-    tracked = Product.objects.filter(pk__in=list(quantities), track_inventory=True).order_by("pk")
+    """Return stock taken by :func:`stock_reserve` to the variants (caller's transaction; callers ensure once).
+
+    One UPDATE per tracked variant, in primary-key order (as reservations lock them).
+    """
+    table = ProductVariant._meta.db_table
+    sql = (
+        f"UPDATE {table} SET inventory_quantity = inventory_quantity + %s "  # noqa: S608 - our table name
+        "WHERE id = %s AND track_inventory RETURNING organization_id"
+    )
     organization_ids = set()
-    for product in tracked.select_for_update():
-        Product.objects.filter(pk=product.pk).update(
-            inventory_quantity=F("inventory_quantity") + quantities[product.pk]
-        )
-        organization_ids.add(product.organization_id)
+    with connection.cursor() as cursor:
+        for pk in sorted(quantities):
+            cursor.execute(sql, [quantities[pk], pk])
+            row = cursor.fetchone()
+            if row is not None:
+                organization_ids.add(row[0])
     for organization_id in organization_ids:
         _after_commit_invalidate(organization_id)
 

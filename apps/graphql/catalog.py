@@ -16,18 +16,20 @@ from uuid import UUID
 
 import strawberry
 import strawberry_django
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from apps.catalog import selectors, services
 from apps.catalog.filters import ProductFilter
-from apps.catalog.models import Category, Product
+from apps.catalog.models import Category, Product, ProductVariant
 from apps.catalog.serializers import (
     BulkUpdateSerializer,
     InventoryAdjustSerializer,
     ProductCreateSerializer,
     ProductWriteSerializer,
+    VariantWriteSerializer,
 )
 from apps.core.exceptions import ValidationError
 from apps.graphql.common import BigInt, DjangoCursorConnection, get_list, get_one, page_connection
@@ -84,8 +86,79 @@ class CategoryType:
         return queryset.filter(organization__deleted_at__isnull=True)
 
 
-def _member(root: Product, info: Info) -> bool:
+def _member(root: Product | ProductVariant, info: Info) -> bool:
     return root.organization_id in context_of(info).member_of
+
+
+def _annotated(root: Any, name: str, compute: Any) -> Any:
+    """The list query's annotation ``name``; a mutation's returned row has none: computed (a query)."""
+    return getattr(root, name) if hasattr(root, name) else compute()
+
+
+def _variants_of_row(**filters: Any) -> QuerySet[ProductVariant]:
+    return ProductVariant.objects.filter(product=OuterRef("pk"), **filters)
+
+
+# The product's figures from its variants, as annotations of the list's own query (no query per row).
+_DEFAULT_SKU = Subquery(_variants_of_row().order_by("-is_default", "position", "created_at", "id").values("sku")[:1])
+_IN_STOCK = Exists(
+    _variants_of_row().filter(Q(track_inventory=False) | Q(allow_backorder=True) | Q(inventory_quantity__gt=0))
+)
+_TRACKED = Exists(_variants_of_row(track_inventory=True))
+_BACKORDER = Exists(_variants_of_row(allow_backorder=True))
+_STOCK = Coalesce(
+    Subquery(
+        _variants_of_row(track_inventory=True)
+        .values("product")
+        .annotate(total=Sum("inventory_quantity"))
+        .values("total")
+    ),
+    0,
+)
+
+
+@strawberry_django.type(
+    ProductVariant, name="ProductVariant", description="One sellable version of a product (a size, a colour)."
+)
+class ProductVariantType:
+    id: UUID
+    sku: str
+    option_values: JSON = strawberry_django.field(description='e.g. {"size": "M", "color": "red"}')
+    price_cents: BigInt | None = strawberry_django.field(description="Its own price; null: the product's.")
+    compare_at_price_cents: BigInt | None
+    position: int
+    is_default: bool
+
+    @strawberry_django.field(only=["product_id"])
+    def product_id(self, root: ProductVariant) -> UUID:
+        return root.product_id
+
+    @strawberry_django.field(
+        annotate={"effective_price": Coalesce("price_cents", "product__price_cents")},
+        description="What it sells for: its own price, else the product's.",
+    )
+    def effective_price_cents(self, root: ProductVariant) -> BigInt:
+        return _annotated(root, "effective_price", lambda: root.effective_price_cents())
+
+    @strawberry_django.field(only=["track_inventory", "allow_backorder", "inventory_quantity"])
+    def in_stock(self, root: ProductVariant) -> bool:
+        return root.in_stock
+
+    @strawberry_django.field(only=["organization_id", "track_inventory"], description=STOCK_FIELDS_NOTE)
+    def track_inventory(self, root: ProductVariant, info: Info) -> bool | None:
+        return root.track_inventory if _member(root, info) else None
+
+    @strawberry_django.field(only=["organization_id", "inventory_quantity"], description=STOCK_FIELDS_NOTE)
+    def inventory_quantity(self, root: ProductVariant, info: Info) -> int | None:
+        return root.inventory_quantity if _member(root, info) else None
+
+    @strawberry_django.field(only=["organization_id", "allow_backorder"], description=STOCK_FIELDS_NOTE)
+    def allow_backorder(self, root: ProductVariant, info: Info) -> bool | None:
+        return root.allow_backorder if _member(root, info) else None
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[ProductVariant], info: Info, **kwargs: Any) -> QuerySet[ProductVariant]:
+        return queryset.order_by("position", "created_at", "id")
 
 
 @strawberry_django.type(Product, name="Product", description="A sellable item of one organization.")
@@ -97,7 +170,6 @@ class ProductType:
     price_cents: BigInt
     currency: str
     compare_at_price_cents: BigInt | None
-    sku: str
     attributes: JSON
     images: list[str]
     seo_title: str
@@ -111,6 +183,9 @@ class ProductType:
     )
     category: CategoryType | None = strawberry_django.field(description="Null when the product has none.")
     rating_count: int = strawberry_django.field(description="Approved reviews.")
+    variants: list[ProductVariantType] = strawberry_django.field(
+        description="Its variants (at least one), by position; stock figures for members only."
+    )
     reviews: DjangoCursorConnection[Annotated[ReviewType, strawberry.lazy("apps.graphql.reviews")]] = page_connection(
         description="Approved reviews, newest first (and the caller's own, whatever its status)."
     )
@@ -125,25 +200,39 @@ class ProductType:
     def organization_id(self, root: Product) -> UUID:
         return root.organization_id
 
-    @strawberry_django.field(only=["track_inventory", "allow_backorder", "inventory_quantity"])
+    @strawberry_django.field(annotate={"default_sku": _DEFAULT_SKU}, description="The default variant's SKU.")
+    def sku(self, root: Product) -> str:
+        return _annotated(root, "default_sku", lambda: root.sku) or ""
+
+    @strawberry_django.field(annotate={"any_in_stock": _IN_STOCK}, description="Any variant can be sold.")
     def in_stock(self, root: Product) -> bool:
-        return root.in_stock
+        return _annotated(root, "any_in_stock", lambda: root.in_stock)
 
     @strawberry_django.field(only=["organization_id", "barcode"], description=STOCK_FIELDS_NOTE)
     def barcode(self, root: Product, info: Info) -> str | None:
         return root.barcode if _member(root, info) else None
 
-    @strawberry_django.field(only=["organization_id", "track_inventory"], description=STOCK_FIELDS_NOTE)
+    @strawberry_django.field(
+        only=["organization_id"], annotate={"any_tracked": _TRACKED}, description=STOCK_FIELDS_NOTE
+    )
     def track_inventory(self, root: Product, info: Info) -> bool | None:
-        return root.track_inventory if _member(root, info) else None
+        return _annotated(root, "any_tracked", lambda: root.track_inventory) if _member(root, info) else None
 
-    @strawberry_django.field(only=["organization_id", "inventory_quantity"], description=STOCK_FIELDS_NOTE)
+    @strawberry_django.field(
+        only=["organization_id"],
+        annotate={"stock_total": _STOCK},
+        description=f"All tracked variants' stock together. {STOCK_FIELDS_NOTE}",
+    )
     def inventory_quantity(self, root: Product, info: Info) -> int | None:
-        return root.inventory_quantity if _member(root, info) else None
+        return _annotated(root, "stock_total", lambda: root.inventory_quantity) if _member(root, info) else None
 
-    @strawberry_django.field(only=["organization_id", "allow_backorder"], description=STOCK_FIELDS_NOTE)
+    @strawberry_django.field(
+        only=["organization_id"],
+        annotate={"any_backorder": _BACKORDER},
+        description=f"Whether any variant sells on backorder. {STOCK_FIELDS_NOTE}",
+    )
     def allow_backorder(self, root: Product, info: Info) -> bool | None:
-        return root.allow_backorder if _member(root, info) else None
+        return _annotated(root, "any_backorder", lambda: root.allow_backorder) if _member(root, info) else None
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Product], info: Info, **kwargs: Any) -> QuerySet[Product]:
@@ -197,6 +286,21 @@ class BulkProductChangesInput:
     compare_at_price_cents: BigInt | None = strawberry.UNSET
     track_inventory: bool | None = strawberry.UNSET
     allow_backorder: bool | None = strawberry.UNSET
+
+
+@strawberry.input(description="A variant's fields; on update only the fields sent change.")
+class VariantInput:
+    sku: str | None = strawberry.UNSET
+    option_values: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description='e.g. {"size": "M", "color": "red"}; unique in the product.'
+    )
+    price_cents: BigInt | None = strawberry.field(default=strawberry.UNSET, description="Null: the product's price.")
+    compare_at_price_cents: BigInt | None = strawberry.UNSET
+    track_inventory: bool | None = strawberry.UNSET
+    inventory_quantity: int | None = strawberry.UNSET
+    allow_backorder: bool | None = strawberry.UNSET
+    position: int | None = strawberry.UNSET
+    is_default: bool | None = strawberry.field(default=strawberry.UNSET, description="true: the product's default.")
 
 
 # --- root fields -------------------------------------------------------------------------------------
@@ -333,10 +437,53 @@ class CatalogMutation:
         description="Add `delta` (may be negative) to the stock; INSUFFICIENT_STOCK below zero unless the "
         "product sells on backorder (change_products)."
     )
-    def adjust_inventory(self, info: Info, id: UUID, delta: int, reason: str) -> ProductType | None:  # noqa: A002
+    def adjust_inventory(
+        self,
+        info: Info,
+        id: UUID,  # noqa: A002
+        delta: int,
+        reason: str,
+        variant_id: Annotated[
+            UUID | None, strawberry.argument(description="Which variant; may be left out for a single-variant product.")
+        ] = None,
+    ) -> ProductType | None:
         product, caller = _for_change(info, id)
-        data = validated(InventoryAdjustSerializer, {"delta": delta, "reason": reason})
+        raw = {"delta": delta, "reason": reason, **({"variant": variant_id} if variant_id else {})}
+        data = validated(InventoryAdjustSerializer, raw)
         return services.product_adjust_inventory(product=product, **data, **caller)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Add a variant to a product (change_products).")
+    def create_variant(
+        self,
+        info: Info,
+        product_id: UUID,
+        input: VariantInput,  # noqa: A002
+    ) -> ProductVariantType | None:
+        product, caller = _for_change(info, product_id)
+        data = validated(VariantWriteSerializer, input)
+        return services.variant_create(product=product, data=data, **caller)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Change a variant of a product (change_products).")
+    def update_variant(
+        self,
+        info: Info,
+        product_id: UUID,
+        id: UUID,  # noqa: A002
+        input: VariantInput,  # noqa: A002
+    ) -> ProductVariantType | None:
+        product, caller = _for_change(info, product_id)
+        variant = selectors.variant_get(product=product, variant_id=id)
+        data = validated(VariantWriteSerializer, input, partial=True)
+        return services.variant_update(variant=variant, data=data, **caller)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Delete a variant (change_products); the product's last one: CONFLICT. Returns its id."
+    )
+    def delete_variant(self, info: Info, product_id: UUID, id: UUID) -> UUID | None:  # noqa: A002
+        product, caller = _for_change(info, product_id)
+        variant = selectors.variant_get(product=product, variant_id=id)
+        services.variant_delete(variant=variant, **caller)
+        return variant.pk
 
     @strawberry.mutation(
         description="Delete a product (delete_products; soft: orders keep their lines). Returns its id."

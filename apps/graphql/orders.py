@@ -114,6 +114,10 @@ class OrderItemType:
     def product_id(self, root: OrderItem) -> UUID | None:
         return root.product_id
 
+    @strawberry_django.field(only=["variant_id"], description="The variant sold (null on lines sold before variants).")
+    def variant_id(self, root: OrderItem) -> UUID | None:
+        return root.variant_id
+
 
 @strawberry_django.type(Order, name="Order", description="A customer's order with one organization.")
 class OrderType:
@@ -181,10 +185,11 @@ class OrderType:
 # --- inputs ------------------------------------------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="A `variantId`, or a `productId` of a product with a single variant.")
 class OrderLineInput:
-    product_id: UUID
     quantity: int
+    variant_id: UUID | None = strawberry.UNSET
+    product_id: UUID | None = strawberry.UNSET
 
 
 @strawberry.input(description="A postal address; `country` is an ISO 3166-1 alpha-2 code.")
@@ -203,7 +208,7 @@ class AddressInput:
 @strawberry.input
 class PlaceOrderInput:
     organization_id: UUID
-    items: list[OrderLineInput] = strawberry.field(description="1 to 100 lines; lines of one product are merged.")
+    items: list[OrderLineInput] = strawberry.field(description="1 to 100 lines; lines of one variant are merged.")
     shipping_address: AddressInput
     billing_address: AddressInput | None = strawberry.field(
         default=strawberry.UNSET, description="Defaults to the shipping address."
@@ -223,7 +228,14 @@ class StoredError(ApplicationError):
 def _place_data(input: PlaceOrderInput) -> dict[str, Any]:  # noqa: A002
     raw = provided(input)
     raw["organization"] = raw.pop("organization_id")  # REST's field names
-    raw["items"] = [{"product": line["product_id"], "quantity": line["quantity"]} for line in raw["items"]]
+    raw["items"] = [
+        {
+            **({"variant": line["variant_id"]} if line.get("variant_id") else {}),
+            **({"product": line["product_id"]} if line.get("product_id") else {}),
+            "quantity": line["quantity"],
+        }
+        for line in raw["items"]
+    ]
     return raw
 
 

@@ -38,7 +38,16 @@ class OrderItemInline(admin.TabularInline):
     """The lines as sold (snapshots): read-only."""
 
     model = OrderItem
-    fields = ("position", "product_name", "sku", "quantity", "unit_price", "line_total", "fulfilled_quantity")
+    fields = (
+        "position",
+        "product_name",
+        "variant_options",
+        "sku",
+        "quantity",
+        "unit_price",
+        "line_total",
+        "fulfilled_quantity",
+    )
     readonly_fields = fields
     ordering = ("position",)
     extra = 0
@@ -53,6 +62,12 @@ class OrderItemInline(admin.TabularInline):
     @admin.display(description="product")
     def product_name(self, item: OrderItem) -> str:
         return item.product_snapshot.get("name", "")
+
+    @admin.display(description="variant")
+    def variant_options(self, item: OrderItem) -> str:
+        """The variant as sold (its options from the snapshot); "default" for a single-variant product."""
+        options = item.product_snapshot.get("option_values") or {}
+        return ", ".join(f"{k}: {v}" for k, v in sorted(options.items())) or "default"
 
     @admin.display(description="SKU")
     def sku(self, item: OrderItem) -> str:

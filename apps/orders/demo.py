@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from apps.accounts.models import User
 from apps.catalog import services as catalog_services
-from apps.catalog.models import Product
+from apps.catalog.models import Product, ProductVariant
 from apps.orders import services
 from apps.orders.models import Order
 from apps.organizations.models import Organization
@@ -41,24 +41,28 @@ PLAN: dict[str, list[_Step]] = {
 }
 
 
-def _demo_products(organization: Organization) -> list[Product]:
-    """Active products with stock to spare; a few of our own when the catalog has none."""
+def _demo_variants(organization: Organization) -> list[ProductVariant]:
+    """Variants of active products with stock to spare (mugs in several colours too); our own when none."""
     currency = (organization.settings or {}).get("currency", "USD")
     products = list(
-        Product.objects.alive()
-        .filter(organization=organization, status=Product.Status.ACTIVE, currency=currency, inventory_quantity__gte=10)
-        .order_by("created_at")[:3]
+        ProductVariant.objects.alive()
+        .filter(
+            organization=organization,
+            product__status=Product.Status.ACTIVE,
+            product__currency=currency,
+            inventory_quantity__gte=10,
+        )
+        .order_by("-position", "created_at")[:3]
     )
     for n, (name, price) in enumerate((("Demo Mug", 1400), ("Demo Kettle", 4500), ("Demo Tea", 1200))):
         if len(products) >= 3:
             break
-        products.append(
-            catalog_services.product_create(
-                organization=organization,
-                data={"name": name, "slug": f"demo-order-{n}", "price_cents": price, "inventory_quantity": 100},
-                status=Product.Status.ACTIVE,
-            )
+        product = catalog_services.product_create(
+            organization=organization,
+            data={"name": name, "slug": f"demo-order-{n}", "price_cents": price, "inventory_quantity": 100},
+            status=Product.Status.ACTIVE,
         )
+        products.append(product.variants.get())
     return products
 
 
@@ -76,12 +80,12 @@ def seed_orders(organization: Organization, *, customer: User) -> int:
     missing = [name for name in PLAN if name not in existing]
     if not missing:
         return 0
-    products = _demo_products(organization)
+    products = _demo_variants(organization)
     for n, name in enumerate(missing):
         order = services.order_place(
             user=customer,
             organization=organization,
-            items=[{"product": products[i % len(products)].pk, "quantity": 1 + (n + i) % 3} for i in range(1 + n % 3)],
+            items=[{"variant": products[i % len(products)].pk, "quantity": 1 + (n + i) % 3} for i in range(1 + n % 3)],
             shipping_address=DEMO_ADDRESS,
             customer_notes="Demo order",
             metadata={"demo": name},

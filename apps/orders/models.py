@@ -220,6 +220,10 @@ class OrderItem(BaseModel):
     product = models.ForeignKey(
         "catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_items"
     )
+    # The variant sold (its SKU, options and price are in the snapshot too).
+    variant = models.ForeignKey(
+        "catalog.ProductVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_items"
+    )
     position = models.PositiveSmallIntegerField(default=0)
     product_snapshot = models.JSONField(default=dict)
     quantity = models.PositiveIntegerField()
@@ -238,9 +242,9 @@ class OrderItem(BaseModel):
             models.CheckConstraint(
                 condition=Q(fulfilled_quantity__lte=F("quantity")), name="orders_item_fulfilled_lte_quantity"
             ),
-            # Duplicate lines are merged at placement: one line per product.
+            # Duplicate lines are merged at placement: one line per variant.
             models.UniqueConstraint(
-                fields=["order", "product"], condition=Q(product__isnull=False), name="orders_item_product_unique"
+                fields=["order", "variant"], condition=Q(variant__isnull=False), name="orders_item_variant_unique"
             ),
         ]
 

@@ -42,7 +42,11 @@ class AddressSerializer(serializers.Serializer):
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    product = serializers.UUIDField()
+    # One of the two: the placement service's rule (400 naming the line without either).
+    variant = serializers.UUIDField(required=False, help_text="The variant to buy.")
+    product = serializers.UUIDField(
+        required=False, help_text="Instead of `variant`, for a product with a single variant (else VARIANT_REQUIRED)."
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
@@ -52,7 +56,7 @@ class OrderPlaceInputSerializer(serializers.Serializer):
         child=OrderLineInputSerializer(),
         min_length=1,
         max_length=MAX_LINES,
-        help_text=f"1 to {MAX_LINES} lines; lines of one product are merged (at most {MAX_QUANTITY} in all).",
+        help_text=f"1 to {MAX_LINES} lines; lines of one variant are merged (at most {MAX_QUANTITY} in all).",
     )
     shipping_address = AddressSerializer()
     billing_address = AddressSerializer(required=False, allow_null=True, help_text="Defaults to the shipping address.")
@@ -91,16 +95,31 @@ class ProductSnapshotSerializer(serializers.Serializer):
     price_cents = serializers.IntegerField()
     currency = serializers.CharField()
     attributes = serializers.DictField()
+    variant_id = serializers.UUIDField(
+        required=False, help_text="The variant sold (absent on lines sold before variants)."
+    )
+    option_values = serializers.DictField(required=False, help_text="The variant's options as sold.")
 
 
 class OrderItemOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     product = serializers.UUIDField(source="product_id", allow_null=True, read_only=True)
+    variant = serializers.UUIDField(source="variant_id", allow_null=True, read_only=True)
     product_snapshot = ProductSnapshotSerializer(read_only=True)
     quantity = serializers.IntegerField(read_only=True)
     unit_price_cents = serializers.IntegerField(read_only=True)
     total_cents = serializers.IntegerField(read_only=True)
     fulfilled_quantity = serializers.IntegerField(read_only=True)
+
+
+def _variant_snapshot(snapshot: dict) -> dict[str, Any]:
+    """The snapshot's variant keys, when it has them (lines sold before variants do not)."""
+    out: dict[str, Any] = {}
+    if "variant_id" in snapshot:
+        out["variant_id"] = _text(snapshot["variant_id"])
+    if "option_values" in snapshot:
+        out["option_values"] = {str(k): v for k, v in snapshot["option_values"].items()}
+    return out
 
 
 # Plain serializers, not ModelSerializers: building a ModelSerializer's fields on every response
@@ -242,6 +261,7 @@ def order_output(order: Order, *, member: bool) -> dict[str, Any]:
             {
                 "id": str(item.id),
                 "product": str(item.product_id) if item.product_id else None,
+                "variant": str(item.variant_id) if item.variant_id else None,
                 "product_snapshot": {
                     "id": _text(item.product_snapshot["id"]),
                     "name": _text(item.product_snapshot["name"]),
@@ -250,6 +270,7 @@ def order_output(order: Order, *, member: bool) -> dict[str, Any]:
                     "price_cents": int(item.product_snapshot["price_cents"]),
                     "currency": _text(item.product_snapshot["currency"]),
                     "attributes": {str(k): v for k, v in item.product_snapshot["attributes"].items()},
+                    **_variant_snapshot(item.product_snapshot),
                 },
                 "quantity": item.quantity,
                 "unit_price_cents": item.unit_price_cents,

@@ -10,7 +10,8 @@ import os
 
 from django.http import HttpRequest, JsonResponse
 
-from apps.catalog.models import Product
+from apps.catalog.models import Product, ProductVariant
+from apps.catalog.serializers import VARIANTS_JSON
 from apps.organizations.models import Organization
 from tools.bench.runner import generator, load, serve
 
@@ -27,7 +28,8 @@ def bare_product_list(request: HttpRequest) -> JsonResponse:
         Product.objects.public()
         .filter(organization__slug=request.GET["organization"], organization__deleted_at__isnull=True)
         .order_by("-created_at", "-id")
-        .values()[:100]
+        # Each row with its variants, as the page shows them (one JSON array per row, in the same query).
+        .values(*(f.attname for f in Product._meta.concrete_fields), variants=VARIANTS_JSON)[:100]
     )
     return JsonResponse({"results": rows})
 
@@ -35,7 +37,7 @@ def bare_product_list(request: HttpRequest) -> JsonResponse:
 def _bench_organization() -> Organization:
     Organization.objects.filter(slug=BENCH_SLUG).delete()
     organization = Organization.objects.create(name="Bench Catalog", slug=BENCH_SLUG, settings={"currency": "USD"})
-    Product.objects.bulk_create(
+    products = Product.objects.bulk_create(
         Product(
             organization=organization,
             name=f"Bench product {n}",
@@ -43,13 +45,18 @@ def _bench_organization() -> Organization:
             description="A product for benchmarking the list endpoint. " * 3,
             price_cents=100 + n,
             currency="USD",
-            sku=f"B-{n:05d}",
-            inventory_quantity=n % 50,
+            variant_skus=f"B-{n:05d}",
             attributes={"n": n, "color": "blue"},
             images=[f"https://img.example.com/{n}.png"],
             status=Product.Status.ACTIVE,
         )
         for n in range(ROWS)
+    )
+    ProductVariant.objects.bulk_create(
+        ProductVariant(
+            organization=organization, product=product, sku=f"B-{n:05d}", inventory_quantity=n % 50, is_default=True
+        )
+        for n, product in enumerate(products)
     )
     return organization
 

@@ -199,7 +199,7 @@ def _cleanup() -> None:
 def _setup(*, products: int, stock: int, lines: int) -> dict[str, Any]:
     from apps.accounts.models import User
     from apps.accounts.services import ClientInfo, session_start
-    from apps.catalog.models import Product
+    from apps.catalog.models import Product, ProductVariant
     from apps.organizations.models import Organization
 
     _cleanup()  # leftovers of an interrupted run
@@ -217,11 +217,21 @@ def _setup(*, products: int, stock: int, lines: int) -> dict[str, Any]:
             slug=f"bench-order-{n}",
             price_cents=500 + n,
             currency="USD",
-            sku=f"BO-{n:05d}",
-            inventory_quantity=stock,
+            variant_skus=f"BO-{n:05d}",
             status=Product.Status.ACTIVE,
         )
         for n in range(products)
+    )
+    # Each product's one (default) variant carries its SKU and stock; orders name the variants.
+    variants = ProductVariant.objects.bulk_create(
+        ProductVariant(
+            organization=organization,
+            product=product,
+            sku=f"BO-{n:05d}",
+            inventory_quantity=stock,
+            is_default=True,
+        )
+        for n, product in enumerate(rows)
     )
     return {
         "organization": str(organization.pk),
@@ -229,7 +239,7 @@ def _setup(*, products: int, stock: int, lines: int) -> dict[str, Any]:
         "email": user.email,
         # Access tokens belong to a server-side session (deleted with the user).
         "token": session_start(user=user, client=ClientInfo(ip="127.0.0.1", user_agent="orders bench")).access,
-        "products": sorted(str(p.pk) for p in rows),
+        "variants": sorted(str(v.pk) for v in variants),
         "lines": lines,
         "stock": stock,
         "tax_rate_bps": organization.settings["tax_rate_bps"],
@@ -238,17 +248,17 @@ def _setup(*, products: int, stock: int, lines: int) -> dict[str, Any]:
 
 
 def _stock_check(spec: dict[str, Any]) -> dict[str, int]:
-    """Units sold beyond the stock each product had, and products whose stock disagrees with their items."""
-    from apps.catalog.models import Product
+    """Units sold beyond the stock each variant had, and variants whose stock disagrees with their items."""
+    from apps.catalog.models import ProductVariant
     from apps.orders.models import OrderItem
 
     sold = dict(
-        OrderItem.objects.filter(product_id__in=spec["products"])
-        .values("product_id")
+        OrderItem.objects.filter(variant_id__in=spec["variants"])
+        .values("variant_id")
         .annotate(units=Sum("quantity"))
-        .values_list("product_id", "units")
+        .values_list("variant_id", "units")
     )
-    current = dict(Product.objects.filter(pk__in=spec["products"]).values_list("pk", "inventory_quantity"))
+    current = dict(ProductVariant.objects.filter(pk__in=spec["variants"]).values_list("pk", "inventory_quantity"))
     oversold = sum(max(0, sold.get(pk, 0) - spec["stock"]) for pk in current)
     mismatched = sum(1 for pk, quantity in current.items() if spec["stock"] - quantity != sold.get(pk, 0))
     return {"oversell": oversold, "stock_mismatch": mismatched, "sold": sum(sold.values())}
@@ -344,16 +354,16 @@ def oversell_probe() -> dict[str, Any]:
 
 
 def _restock(spec: dict[str, Any]) -> None:
-    from apps.catalog.models import Product
+    from apps.catalog.models import ProductVariant
 
-    Product.objects.filter(pk__in=spec["products"]).update(inventory_quantity=PROBE_STOCK)
+    ProductVariant.objects.filter(pk__in=spec["variants"]).update(inventory_quantity=PROBE_STOCK)
 
 
 def _left_over_mismatch(spec: dict[str, Any], sold: int) -> int:
     """0 when the stock left is exactly what the round did not sell (and not negative); else how far off."""
-    from apps.catalog.models import Product
+    from apps.catalog.models import ProductVariant
 
-    left = Product.objects.get(pk=spec["products"][0]).inventory_quantity
+    left = ProductVariant.objects.get(pk=spec["variants"][0]).inventory_quantity
     return abs((PROBE_STOCK - sold) - left) + max(0, -left)
 
 

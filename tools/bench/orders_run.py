@@ -41,9 +41,9 @@ class OutOfStock(Exception):
 
 
 def order_lines(spec: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:
-    products = spec["products"]
-    chosen = products if len(products) <= spec["lines"] else rng.sample(products, spec["lines"])
-    return [{"product": product, "quantity": 1} for product in chosen]
+    variants = spec["variants"]
+    chosen = variants if len(variants) <= spec["lines"] else rng.sample(variants, spec["lines"])
+    return [{"variant": variant, "quantity": 1} for variant in chosen]
 
 
 # --- the three ways of placing an order ----------------------------------------------------
@@ -110,9 +110,12 @@ def service_placer(spec: dict[str, Any]) -> Callable[[random.Random], None]:
     return place
 
 
+# Stock is the variant's; price, currency and name come with it from its product (placement reads them
+# in one joined query before the updates; the floor folds the read into each update).
 SQL_STOCK = (
-    "UPDATE catalog_product SET inventory_quantity = inventory_quantity - %s "
-    "WHERE id = %s AND inventory_quantity >= %s RETURNING price_cents, currency, name, sku"
+    "UPDATE catalog_productvariant v SET inventory_quantity = v.inventory_quantity - %s FROM catalog_product p "
+    "WHERE v.id = %s AND p.id = v.product_id AND v.inventory_quantity >= %s "
+    "RETURNING COALESCE(v.price_cents, p.price_cents), p.currency, p.name, v.sku, v.product_id, v.option_values"
 )
 # The number and the month's usage count in one statement, as placement takes them (issue 21).
 SQL_NUMBER = (
@@ -133,10 +136,10 @@ SQL_ORDER = (
     "'{}')"
 )
 SQL_ITEMS = (
-    "INSERT INTO orders_orderitem (id, created_at, updated_at, order_id, product_id, position, "
+    "INSERT INTO orders_orderitem (id, created_at, updated_at, order_id, product_id, variant_id, position, "
     "product_snapshot, quantity, unit_price_cents, total_cents, fulfilled_quantity) VALUES "
 )
-SQL_ITEM = "(%s, now(), now(), %s, %s, %s, %s, %s, %s, %s, 0)"  # one row of the multi-row insert
+SQL_ITEM = "(%s, now(), now(), %s, %s, %s, %s, %s, %s, %s, %s, 0)"  # one row of the multi-row insert
 SQL_OUTBOX = (
     "INSERT INTO core_outboxevent (id, created_at, updated_at, event_type, organization_id, payload, status, "
     "attempts, next_attempt_at, last_error, trace_context) "
@@ -162,11 +165,11 @@ def sql_placer(spec: dict[str, Any], *, prepared: bool = False) -> Callable[[ran
     def place(rng: random.Random) -> None:
         if not hasattr(local, "conn"):
             local.conn = psycopg.connect(**conninfo, autocommit=True)
-        lines = sorted(order_lines(spec, rng), key=lambda line: line["product"])  # lock order: no deadlocks
+        lines = sorted(order_lines(spec, rng), key=lambda line: line["variant"])  # lock order: no deadlocks
         with local.conn.transaction(), local.conn.cursor() as cursor:
             rows = []
             for line in lines:
-                cursor.execute(SQL_STOCK, [line["quantity"], line["product"], line["quantity"]])
+                cursor.execute(SQL_STOCK, [line["quantity"], line["variant"], line["quantity"]])
                 found = cursor.fetchone()
                 if found is None:
                     raise OutOfStock  # leaves the transaction block: rolled back
@@ -195,13 +198,22 @@ def sql_placer(spec: dict[str, Any], *, prepared: bool = False) -> Callable[[ran
                 ],
             )
             values, arguments = [], []
-            for position, (line, (price, currency, name, sku)) in enumerate(rows):
+            for position, (line, (price, currency, name, sku, product_id, options)) in enumerate(rows):
                 values.append(SQL_ITEM)
-                snapshot = {"id": line["product"], "name": name, "sku": sku, "price_cents": price, "currency": currency}
+                snapshot = {
+                    "id": str(product_id),
+                    "name": name,
+                    "sku": sku,
+                    "price_cents": price,
+                    "currency": currency,
+                    "variant_id": line["variant"],
+                    "option_values": options,
+                }
                 arguments += [
                     uuid.uuid4(),
                     order_id,
-                    line["product"],
+                    product_id,
+                    line["variant"],
                     position,
                     Jsonb(snapshot),
                     line["quantity"],

@@ -114,7 +114,7 @@ def generate(sizes: dict[str, int]) -> dict[str, Any]:
 
     from apps.accounts.models import User
     from apps.audit.models import AuditLog
-    from apps.catalog.models import Product
+    from apps.catalog.models import Product, ProductVariant
     from apps.orders import services as order_services
     from apps.orders.models import Order, OrderItem, OrderNumberSequence
     from apps.organizations.models import Organization
@@ -128,8 +128,11 @@ def generate(sizes: dict[str, int]) -> dict[str, Any]:
     customer = User.objects.create_user("scale-customer-0@bench.olympus.local", None, full_name="Scale Customer")
     product = Product.objects.create(
         organization=template, name="espresso lamp", slug="scale-product", price_cents=1000, currency="USD",
-        inventory_quantity=10_000_000, status=Product.Status.ACTIVE,
+        status=Product.Status.ACTIVE,
     )  # fmt: skip
+    variant = ProductVariant.objects.create(
+        organization=template, product=product, inventory_quantity=10_000_000, is_default=True
+    )
     address = {"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "US"}
     order = order_services.order_place(
         user=customer, organization=template, items=[{"product": product.pk, "quantity": 1}], shipping_address=address
@@ -155,23 +158,33 @@ def generate(sizes: dict[str, int]) -> dict[str, Any]:
         }  # fmt: skip
         words = ", ".join(f"'{w}'" for w in WORDS)
         _copy(cursor, Product, product.pk, sizes["products"] - 1, {
-            "id": "gen_random_uuid()", "organization_id": TENANT, "slug": "'p-' || g", "sku": "'SKU-' || g",
+            "id": "gen_random_uuid()", "organization_id": TENANT, "slug": "'p-' || g", "variant_skus": "'SKU-' || g",
             "name": f"(ARRAY[{words}])[1 + g %% {len(WORDS)}] || ' ' || (ARRAY[{words}])[1 + (g / 7) %% {len(WORDS)}] "
             "|| ' ' || g",
             "created_at": "now() - g * interval '1 second'", "updated_at": "now() - g * interval '1 second'",
             "deleted_at": "CASE WHEN g %% 7 = 0 THEN now() END",
         }, tenant)  # fmt: skip
+        # Every copied product gets its one default variant (its SKU, plenty of stock), as the catalog has.
+        cursor.execute(
+            f"INSERT INTO {ProductVariant._meta.db_table} (id, created_at, updated_at, organization_id, "  # noqa: S608
+            "product_id, sku, option_values, price_cents, compare_at_price_cents, track_inventory, "
+            "inventory_quantity, allow_backorder, position, is_default, deleted_at) "
+            "SELECT gen_random_uuid(), p.created_at, p.updated_at, p.organization_id, p.id, p.variant_skus, '{}', "
+            "NULL, NULL, TRUE, 10000000, FALSE, 0, TRUE, p.deleted_at "
+            f"FROM {Product._meta.db_table} p WHERE p.id <> %s",
+            [product.pk],
+        )
         _copy(cursor, Order, order.pk, sizes["orders"] - 1, {
             "id": "gen_random_uuid()", "organization_id": TENANT, "user_id": "(%(users)s::uuid[])[1 + g %% 50]",
             "order_number": "1001 + g", "created_at": "now() - g * interval '2 seconds'",
             "status": "(ARRAY['pending','confirmed','processing','shipped','delivered','cancelled'])[1 + g %% 6]",
         }, {**tenant, "users": users})  # fmt: skip
         cursor.execute(
-            f"INSERT INTO {OrderItem._meta.db_table} (id, created_at, updated_at, order_id, product_id, position, "  # noqa: S608
-            "product_snapshot, quantity, unit_price_cents, total_cents, fulfilled_quantity) "
-            "SELECT gen_random_uuid(), o.created_at, o.created_at, o.id, %s, 0, %s, 1, 1000, 1000, 0 "
+            f"INSERT INTO {OrderItem._meta.db_table} (id, created_at, updated_at, order_id, product_id, "  # noqa: S608
+            "variant_id, position, product_snapshot, quantity, unit_price_cents, total_cents, fulfilled_quantity) "
+            "SELECT gen_random_uuid(), o.created_at, o.created_at, o.id, %s, %s, 0, %s, 1, 1000, 1000, 0 "
             f"FROM {Order._meta.db_table} o WHERE o.id <> %s",
-            [product.pk, json.dumps(item.product_snapshot), order.pk],
+            [product.pk, variant.pk, json.dumps(item.product_snapshot), order.pk],
         )
         cursor.execute(
             f"INSERT INTO {AuditLog._meta.db_table} (id, created_at, organization_id, actor_id, user_agent, "  # noqa: S608

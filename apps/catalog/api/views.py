@@ -1,6 +1,7 @@
 import hashlib
 import uuid
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +22,8 @@ from apps.catalog.serializers import (
     ProductCreateSerializer,
     ProductOutputSerializer,
     ProductWriteSerializer,
+    VariantOutputSerializer,
+    VariantWriteSerializer,
     render_page,
     represent_rows,
     row_values,
@@ -100,6 +103,8 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     def get_permissions(self):
         if self.action in {"list", "retrieve"}:
+            return [AllowAny()]
+        if self.action in {"variants", "variant_detail"} and self.request.method == "GET":
             return [AllowAny()]
         return [IsAuthenticated()]
 
@@ -208,6 +213,9 @@ class ProductViewSet(viewsets.GenericViewSet):
         request=ProductWriteSerializer,
         responses={
             200: ProductOutputSerializer,
+            400: documented_error(
+                "400", "VALIDATION_ERROR; MULTIPLE_VARIANTS: SKU or stock fields on a product with several variants."
+            ),
             409: documented_error("409", "CONFLICT: the slug or SKU is taken in the organization."),
         },
     )
@@ -246,6 +254,8 @@ class ProductViewSet(viewsets.GenericViewSet):
         request=InventoryAdjustSerializer,
         responses={
             200: ProductOutputSerializer,
+            400: documented_error("400", "VALIDATION_ERROR; MULTIPLE_VARIANTS: name the `variant` to adjust."),
+            404: documented_error("404", "NOT_FOUND: the product, or the variant among its variants."),
             409: documented_error("409", "INSUFFICIENT_STOCK: stock would fall below zero (no backorder)."),
         },
     )
@@ -256,6 +266,80 @@ class ProductViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         product = services.product_adjust_inventory(product=product, **serializer.validated_data, **caller)
         return self._member_output(product)
+
+    # --- variants ----------------------------------------------------------------
+
+    def _variant_output(self, variant, status_code=status.HTTP_200_OK):
+        context = {"member_of": frozenset({variant.organization_id})}
+        return Response(VariantOutputSerializer(variant, context=context).data, status=status_code)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="List a product's variants (stock figures for members only)",
+        responses={200: VariantOutputSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a variant to a product (member+)",
+        request=VariantWriteSerializer,
+        responses={
+            201: VariantOutputSerializer,
+            409: documented_error("409", "CONFLICT: another variant of the product has these option values."),
+        },
+    )
+    @action(detail=True, methods=["get", "post"], url_path="variants")
+    def variants(self, request, pk=None):
+        if request.method == "GET":
+            member_of = selectors.member_organization_ids(user=request.user)
+            product = selectors.product_get(user=request.user, product_id=pk, member_of=member_of)
+            variants = selectors.product_variants(product=product).select_related("product")
+            context = {"member_of": member_of, "product_price_cents": product.price_cents}
+            return Response(VariantOutputSerializer(variants, many=True, context=context).data)
+        product, caller = self._for_change(pk)
+        serializer = VariantWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        variant = services.variant_create(product=product, data=serializer.validated_data, **caller)
+        return self._variant_output(variant, status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], summary="Read a variant", responses={200: VariantOutputSerializer})
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Change a variant (member+)",
+        request=VariantWriteSerializer,
+        responses={
+            200: VariantOutputSerializer,
+            409: documented_error("409", "CONFLICT: the SKU or the option values are taken."),
+        },
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Delete a variant (member+); the product's last one: 409 CONFLICT",
+        responses={
+            204: OpenApiResponse(description="Deleted."),
+            409: documented_error("409", "CONFLICT: a product keeps at least one variant."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get", "patch", "delete"],
+        url_path=r"variants/(?P<variant_id>[0-9a-fA-F-]{36})",
+        url_name="variant-detail",
+    )
+    def variant_detail(self, request, pk=None, variant_id=None):
+        if request.method == "GET":
+            member_of = selectors.member_organization_ids(user=request.user)
+            product = selectors.product_get(user=request.user, product_id=pk, member_of=member_of)
+            variant = selectors.variant_get(product=product, variant_id=variant_id)
+            return Response(VariantOutputSerializer(variant, context={"member_of": member_of}).data)
+        product, caller = self._for_change(pk)
+        variant = selectors.variant_get(product=product, variant_id=variant_id)
+        if request.method == "DELETE":
+            services.variant_delete(variant=variant, **caller)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = VariantWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        variant = services.variant_update(variant=variant, data=serializer.validated_data, **caller)
+        return self._variant_output(variant)
 
     @extend_schema(
         summary="Change status, prices or inventory flags of up to 100 products, all or nothing (member+)",
@@ -280,5 +364,6 @@ class ProductViewSet(viewsets.GenericViewSet):
             actor=request.user,
             permissions={o.id: request_permissions(request, o) for o in organizations},
         )
+        prefetch_related_objects(products, "variants")  # one query for every product's variants
         context = {"member_of": frozenset(p.organization_id for p in products)}
         return Response(ProductOutputSerializer(products, many=True, context=context).data)

@@ -2,7 +2,8 @@ import pytest
 from django.core.management import call_command
 
 from apps.audit.models import AuditLog
-from apps.catalog.models import Product
+from apps.catalog.models import Product, ProductVariant
+from apps.catalog.tests.admin_forms import product_form_data
 from apps.catalog.tests.factories import ProductFactory
 from apps.organizations.tests.factories import MembershipFactory
 
@@ -50,15 +51,25 @@ def test_actions_go_through_audited_services(admin_client, organization):
 def test_editing_a_product_in_the_admin_is_audited(admin_client, organization):
     product = ProductFactory(organization=organization, price_cents=100)
     url = f"{CHANGELIST}{product.id}/change/"
-    form = admin_client.get(url).context["adminform"].form
-    data = {name: form.initial.get(name, "") for name in form.fields}
-    data.update(price_cents=250, attributes="{}", images="[]", compare_at_price_cents="")
-    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False and v is not None}
+    data = {**product_form_data(admin_client, url), "price_cents": 250}
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     product.refresh_from_db()
     assert product.price_cents == 250
     assert AuditLog.objects.filter(action="product.updated", resource_id=str(product.id)).exists()
+
+
+def test_variants_are_added_in_the_admin_through_the_audited_service(admin_client, organization):
+    product = ProductFactory(organization=organization, sku="TEE-M")
+    url = f"{CHANGELIST}{product.id}/change/"
+    extra = {"sku": "TEE-L", "option_values": '{"size": "L"}', "price_cents": "1500", "position": "1"}
+    response = admin_client.post(url, product_form_data(admin_client, url, {**extra, "track_inventory": "on"}))
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    large = ProductVariant.objects.get(product=product, sku="TEE-L")
+    assert (large.option_values, large.price_cents, large.is_default) == ({"size": "L"}, 1500, False)
+    assert AuditLog.objects.filter(action="product_variant.created", resource_id=str(large.id)).exists()
+    # the changelist finds it by the new SKU
+    assert product.name in admin_client.get(f"{CHANGELIST}?q=TEE-L").content.decode()
 
 
 def test_staff_who_are_not_superusers_see_only_their_organizations(client, organization, other_organization):

@@ -3,7 +3,7 @@ import uuid
 import pytest
 
 from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, vid
 
 pytestmark = pytest.mark.django_db
 
@@ -211,7 +211,7 @@ def test_adjust_inventory(api_client_for, member, organization):
     short = client.post(f"{URL}{product.id}/adjust-inventory/", {"delta": -8, "reason": "count"}, format="json")
     assert short.status_code == 409
     assert short.json()["error"]["code"] == "INSUFFICIENT_STOCK"
-    assert short.json()["error"]["details"]["available"] == {str(product.id): 7}
+    assert short.json()["error"]["details"]["available"] == {str(vid(product)): 7}
 
 
 def test_bulk_update(api_client_for, member, organization):

@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 
 from apps.catalog import cache as catalog_cache
 from apps.catalog import services
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, vid
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ WRITES = {
     "bulk": lambda org, p: services.product_bulk_update(
         organization_ids=[org.id], ids=[p.id], changes={"price_cents": 77}
     ),
-    "reserve": lambda org, p: services.stock_reserve(quantities={p.id: 1}),
+    "reserve": lambda org, p: services.stock_reserve(quantities={vid(p): 1}),
 }
 
 

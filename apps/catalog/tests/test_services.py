@@ -6,8 +6,8 @@ from django.db import connection, transaction
 from apps.audit.models import AuditLog
 from apps.catalog import services
 from apps.catalog.errors import InsufficientStock
-from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.models import Product, ProductVariant
+from apps.catalog.tests.factories import ProductFactory, vid
 from apps.core.exceptions import NotFound, ValidationError
 from apps.core.models import OutboxEvent
 
@@ -69,7 +69,7 @@ def test_adjust_inventory_refuses_to_go_below_zero_without_backorder(organizatio
     product = ProductFactory(organization=organization, inventory_quantity=3)
     with pytest.raises(InsufficientStock) as exc:
         services.product_adjust_inventory(product=product, delta=-4, reason="count")
-    assert exc.value.details == {"available": {str(product.id): 3}}
+    assert exc.value.details == {"available": {str(vid(product)): 3}}
     product.refresh_from_db()
     assert product.inventory_quantity == 3
 
@@ -80,7 +80,7 @@ def test_adjust_inventory_may_go_negative_on_backorder(organization):
     product.refresh_from_db()
     assert product.inventory_quantity == -2
     entry = AuditLog.objects.get(action="product.inventory_adjusted")
-    assert entry.new_values == {"inventory_quantity": -2, "reason": "preorders"}
+    assert entry.new_values == {"inventory_quantity": -2, "reason": "preorders", "variant": str(vid(product))}
 
 
 def test_zero_delta_is_invalid(organization):
@@ -120,8 +120,8 @@ def test_stock_reserve_takes_all_lines_or_none(organization):
     plenty = ProductFactory(organization=organization, inventory_quantity=10)
     scarce = ProductFactory(organization=organization, inventory_quantity=1)
     with pytest.raises(InsufficientStock) as exc, transaction.atomic():
-        services.stock_reserve(quantities={plenty.id: 5, scarce.id: 2})
-    assert exc.value.details == {"available": {str(scarce.id): 1}}
+        services.stock_reserve(quantities={vid(plenty): 5, vid(scarce): 2})
+    assert exc.value.details == {"available": {str(vid(scarce)): 1}}
     plenty.refresh_from_db()
     assert plenty.inventory_quantity == 10
 
@@ -129,8 +129,8 @@ def test_stock_reserve_takes_all_lines_or_none(organization):
 def test_stock_release_returns_what_was_taken(organization):
     product = ProductFactory(organization=organization, inventory_quantity=4)
     untracked = ProductFactory(organization=organization, track_inventory=False, inventory_quantity=0)
-    services.stock_reserve(quantities={product.id: 3, untracked.id: 5})
-    services.stock_release(quantities={product.id: 3, untracked.id: 5})
+    services.stock_reserve(quantities={vid(product): 3, vid(untracked): 5})
+    services.stock_release(quantities={vid(product): 3, vid(untracked): 5})
     product.refresh_from_db()
     untracked.refresh_from_db()
     assert product.inventory_quantity == 4
@@ -141,6 +141,7 @@ def test_stock_release_returns_what_was_taken(organization):
 def test_concurrent_reservations_never_oversell(organization):
     # given: 5 in stock and 8 buyers of one each, racing in real transactions
     product = ProductFactory(organization=organization, inventory_quantity=5)
+    variant_id = vid(product)
     results: list[str] = []
     barrier = threading.Barrier(8)
 
@@ -148,7 +149,7 @@ def test_concurrent_reservations_never_oversell(organization):
         try:
             barrier.wait()
             with transaction.atomic():
-                services.stock_reserve(quantities={product.id: 1})
+                services.stock_reserve(quantities={variant_id: 1})
             results.append("ok")
         except InsufficientStock:
             results.append("short")
@@ -170,7 +171,7 @@ def test_concurrent_reservations_never_oversell(organization):
 @pytest.mark.django_db(transaction=True)
 def test_reservations_of_the_same_products_listed_in_any_order_never_deadlock(organization):
     # given: 3 products and 4 buyers who each take all of them, listed in their own order, many times
-    products = [ProductFactory(organization=organization, inventory_quantity=1000) for _ in range(3)]
+    products = [vid(ProductFactory(organization=organization, inventory_quantity=1000)) for _ in range(3)]
     errors: list[BaseException] = []
     barrier = threading.Barrier(4)
 
@@ -182,7 +183,7 @@ def test_reservations_of_the_same_products_listed_in_any_order_never_deadlock(or
                 if shift % 2:
                     listed.reverse()
                 with transaction.atomic():
-                    services.stock_reserve(quantities={p.id: 1 for p in listed})
+                    services.stock_reserve(quantities=dict.fromkeys(listed, 1))
                     connection.cursor().execute("SELECT pg_sleep(0.002)")  # hold the locks a moment
         except BaseException as exc:  # a deadlock would surface here (PostgreSQL aborts one side)
             errors.append(exc)
@@ -196,7 +197,7 @@ def test_reservations_of_the_same_products_listed_in_any_order_never_deadlock(or
         thread.join()
     # then: every reservation went through, in full
     assert errors == []
-    assert [Product.objects.get(pk=p.pk).inventory_quantity for p in products] == [1000 - 60] * 3
+    assert [ProductVariant.objects.get(pk=p).inventory_quantity for p in products] == [1000 - 60] * 3
 
 
 @pytest.mark.django_db(transaction=True)
@@ -205,6 +206,6 @@ def test_stock_reserve_refuses_to_run_outside_a_transaction(organization):
     # would leave the earlier ones taken.
     product = ProductFactory(organization=organization, inventory_quantity=3)
     with pytest.raises(RuntimeError):
-        services.stock_reserve(quantities={product.id: 1})
+        services.stock_reserve(quantities={vid(product): 1})
     product.refresh_from_db()
     assert product.inventory_quantity == 3

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from apps.audit.models import AuditLog
-from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.models import Product, ProductVariant
+from apps.catalog.tests.factories import ProductFactory, vid
 
 pytestmark = pytest.mark.django_db
 
@@ -284,7 +284,7 @@ def test_adjust_inventory_below_zero_is_insufficient_stock(gql, catalog, member)
     result = gql(ADJUST, {"id": str(product.pk), "delta": -11, "reason": "shrinkage"}, user=member)
 
     assert result.codes == ["INSUFFICIENT_STOCK"]
-    assert result.error["extensions"]["details"] == {"available": {str(product.pk): 10}}
+    assert result.error["extensions"]["details"] == {"available": {str(vid(product)): 10}}
     product.refresh_from_db()
     assert product.inventory_quantity == 10
 
@@ -405,4 +405,69 @@ def test_bulk_update_validates_like_rest(gql, catalog, member, variables, field)
 def test_viewer_may_not_bulk_update(gql, catalog, viewer):
     result = gql(BULK, {"ids": [str(catalog["active"].pk)], "changes": {"priceCents": 1}}, user=viewer)
 
+    assert result.codes == ["FORBIDDEN"]
+
+
+VARIANT_FIELDS = "id sku optionValues priceCents effectivePriceCents inventoryQuantity isDefault inStock"
+
+
+def test_variant_mutations_go_through_the_services(gql, organization, member):
+    product = ProductFactory(organization=organization, price_cents=1000, sku="CAP")
+    created = gql(
+        f'mutation($p: UUID!) {{ createVariant(productId: $p, input: {{sku: "CAP-L", optionValues: {{size: "L"}}, '
+        f"priceCents: 1200, inventoryQuantity: 3}}) {{ {VARIANT_FIELDS} }} }}",
+        {"p": str(product.pk)},
+        user=member,
+    )
+    assert created.errors == [], created.errors
+    variant = created.data["createVariant"]
+    assert (variant["optionValues"], variant["effectivePriceCents"], variant["isDefault"]) == (
+        {"size": "L"},
+        1200,
+        False,
+    )
+    updated = gql(
+        f"mutation($p: UUID!, $v: UUID!) {{ updateVariant(productId: $p, id: $v, input: {{priceCents: null}}) "
+        f"{{ {VARIANT_FIELDS} }} }}",
+        {"p": str(product.pk), "v": variant["id"]},
+        user=member,
+    )
+    assert updated.errors == [], updated.errors
+    assert updated.data["updateVariant"]["effectivePriceCents"] == 1000
+    adjusted = gql(
+        'mutation($p: UUID!, $v: UUID!) { adjustInventory(id: $p, delta: 2, reason: "count", variantId: $v) '
+        "{ inventoryQuantity variants { sku inventoryQuantity } } }",
+        {"p": str(product.pk), "v": variant["id"]},
+        user=member,
+    )
+    assert adjusted.errors == [], adjusted.errors
+    assert adjusted.data["adjustInventory"]["inventoryQuantity"] == 10 + 5
+    ambiguous = gql(
+        'mutation($p: UUID!) { adjustInventory(id: $p, delta: 1, reason: "x") { id } }',
+        {"p": str(product.pk)},
+        user=member,
+    )
+    assert ambiguous.codes == ["MULTIPLE_VARIANTS"]
+    deleted = gql(
+        "mutation($p: UUID!, $v: UUID!) { deleteVariant(productId: $p, id: $v) }",
+        {"p": str(product.pk), "v": variant["id"]},
+        user=member,
+    )
+    assert deleted.data["deleteVariant"] == variant["id"]
+    last = gql(
+        "mutation($p: UUID!, $v: UUID!) { deleteVariant(productId: $p, id: $v) }",
+        {"p": str(product.pk), "v": str(vid(product))},
+        user=member,
+    )
+    assert last.codes == ["CONFLICT"]
+    assert ProductVariant.objects.filter(product=product).count() == 1
+
+
+def test_a_viewer_may_not_change_variants(gql, organization, viewer):
+    product = ProductFactory(organization=organization)
+    result = gql(
+        'mutation($p: UUID!) { createVariant(productId: $p, input: {optionValues: {size: "L"}}) { id } }',
+        {"p": str(product.pk)},
+        user=viewer,
+    )
     assert result.codes == ["FORBIDDEN"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.models import Product, ProductVariant
+from apps.catalog.tests.factories import ProductFactory, vid
 from apps.core.models import IdempotencyKey
 from apps.orders.models import Order
 from apps.orders.tests.factories import OrderFactory
@@ -163,7 +163,7 @@ def test_place_order_beyond_stock_is_insufficient_stock_and_takes_nothing(gql, o
     result = gql(PLACE, {"input": _place_input(organization, kettle, 6)}, user=user)
 
     assert result.codes == ["INSUFFICIENT_STOCK"]
-    assert result.error["extensions"]["details"] == {"available": {str(kettle.pk): 5}}
+    assert result.error["extensions"]["details"] == {"available": {str(vid(kettle)): 5}}
     kettle.refresh_from_db()
     assert kettle.inventory_quantity == 5
     assert not Order.objects.exists()
@@ -217,7 +217,7 @@ def test_the_same_idempotency_key_with_another_input_is_refused(gql, organizatio
 def test_a_refused_placement_is_replayed_too(gql, organization, user, kettle):
     variables = {"input": _place_input(organization, kettle, 6), "key": "order-44"}
     assert gql(PLACE, variables, user=user).codes == ["INSUFFICIENT_STOCK"]
-    Product.objects.filter(pk=kettle.pk).update(inventory_quantity=100)
+    ProductVariant.objects.filter(product=kettle).update(inventory_quantity=100)
 
     replay = gql(PLACE, variables, user=user)
 
@@ -314,3 +314,21 @@ def test_the_whole_lifecycle_through_graphql(gql, organization, member, user, ke
     assert kettle.inventory_quantity == 5
     again = gql(f'mutation {{ refundOrder(id: "{order_id}") {{ status }} }}', user=member)
     assert again.codes == ["INVALID_TRANSITION"]
+
+
+def test_place_order_by_variant_and_a_product_with_several_variants_needs_one(gql, organization, user, kettle):
+    from apps.catalog.tests.factories import VariantFactory
+
+    large = VariantFactory(product=kettle, option_values={"size": "L"}, price_cents=3000, inventory_quantity=2)
+    query = PLACE.replace("items { productId", "items { variantId productId")
+    document = {
+        "input": {**_place_input(organization, kettle, 1), "items": [{"variantId": str(large.pk), "quantity": 2}]}
+    }
+    result = gql(query, document, user=user)
+    assert result.errors == [], result.errors
+    (item,) = result.data["placeOrder"]["items"]
+    assert (item["variantId"], item["productId"], item["unitPriceCents"]) == (str(large.pk), str(kettle.pk), 3000)
+    assert ProductVariant.objects.get(pk=large.pk).inventory_quantity == 0
+
+    by_product = gql(PLACE, {"input": _place_input(organization, kettle, 1)}, user=user)
+    assert by_product.codes == ["VARIANT_REQUIRED"]

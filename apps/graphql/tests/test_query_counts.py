@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, VariantFactory
 from apps.orders.tests.factories import OrderFactory
 from apps.organizations.tests.factories import MembershipFactory, OrganizationFactory
 
@@ -80,6 +80,25 @@ def test_products_list_in_constant_queries(gql, organization, member, rows, djan
 
 
 @pytest.mark.parametrize("rows", ROWS)
+def test_products_with_their_variants_in_constant_queries(gql, organization, member, rows, django_assert_num_queries):
+    for product in ProductFactory.create_batch(rows, organization=organization):
+        VariantFactory(product=product, option_values={"size": "L"}, price_cents=1500)
+    query = (
+        "{ products(first: 100) { edges { node { name sku inStock inventoryQuantity trackInventory allowBackorder "
+        "variants { id sku optionValues priceCents effectivePriceCents inStock inventoryQuantity isDefault } } } } }"
+    )
+
+    # session, my organizations, products page (the variants' figures annotated), their variants
+    data = _run(gql, member, query, django_assert_num_queries, 4)
+
+    assert len(data["products"]["edges"]) == rows
+    assert all(len(edge["node"]["variants"]) == 2 for edge in data["products"]["edges"])
+    node = data["products"]["edges"][0]["node"]
+    assert node["inventoryQuantity"] == 20
+    assert sorted(v["effectivePriceCents"] for v in node["variants"]) == [1000, 1500]
+
+
+@pytest.mark.parametrize("rows", ROWS)
 def test_orders_with_items_products_and_customers_in_constant_queries(
     gql, organization, member, rows, django_assert_num_queries
 ):
@@ -117,11 +136,11 @@ def test_bulk_update_products_returns_them_in_constant_queries(
     )
     gql("{ me { id } }", user=member)
 
-    # Fixed (10): session, my organizations, the products' organizations, guardian grants (2), the savepoint
-    # pair, the locked products, the rows read back and their organizations: reading back is one query per
-    # relation whatever the number. The service's writes are per product (25 each: full_clean's organization
-    # and constraint checks in savepoints, the update, its audit entry and event), as on REST's bulk-update.
-    with django_assert_num_queries(10 + 25 * rows):
+    # Fixed (11): session, my organizations, the products' organizations, guardian grants (2), the savepoint
+    # pair, the locked products, their locked variants, the rows read back and their organizations: reading
+    # back is one query per relation whatever the number. The service's writes are per variant (19 each:
+    # the update, its audit entry and event, the product's unchanged check), as on REST's bulk-update.
+    with django_assert_num_queries(11 + 19 * rows):
         result = gql(query, {"ids": ids}, user=member)
 
     assert result.errors == [], result.errors

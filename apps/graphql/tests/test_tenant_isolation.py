@@ -22,7 +22,7 @@ import pytest
 
 from apps.accounts.tests.factories import UserFactory
 from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, vid
 from apps.orders.tests.factories import OrderFactory
 from apps.organizations.models import Organization
 
@@ -30,8 +30,9 @@ pytestmark = pytest.mark.django_db
 
 SECRET_NOTE = "acme-internal-note-7f3a"
 SECRET_BILLING = "billing-7f3a@acme.test"
+SECRET_SKU = "SECRET-SKU-7f3a"
 
-PRODUCT_FIELDS = "id name status inventoryQuantity"
+PRODUCT_FIELDS = "id name status inventoryQuantity variants { id sku inventoryQuantity }"
 ORDER_FIELDS = "id orderNumber customerEmail internalNotes items { productSnapshot product { id name } }"
 ORGANIZATION_FIELDS = f"""
   id slug billingEmail members {{ email }}
@@ -127,6 +128,39 @@ MATRIX = [
         outsider=["NOT_FOUND"],
         anonymous=["UNAUTHORIZED"],
     ),
+    # --- variants: the draft's, reached through its product
+    row(
+        "variants-of-draft",
+        '{ product(id: "{draft}") { variants { id sku inventoryQuantity } } }',
+        outsider=["NOT_FOUND"],
+    ),
+    row(
+        "create-variant-on-draft",
+        'mutation { createVariant(productId: "{draft}", input: {optionValues: {size: "XL"}}) { id sku } }',
+        outsider=["NOT_FOUND"],
+        anonymous=["UNAUTHORIZED"],
+        owner_sees=False,
+    ),
+    row(
+        "update-variant-of-draft",
+        'mutation { updateVariant(productId: "{draft}", id: "{draft_variant}", input: {priceCents: 1}) { id sku } }',
+        outsider=["NOT_FOUND"],
+        anonymous=["UNAUTHORIZED"],
+    ),
+    row(
+        "update-draft-variant-through-my-product",
+        'mutation { updateVariant(productId: "{theirs}", id: "{draft_variant}", input: {priceCents: 1}) { sku } }',
+        outsider=["NOT_FOUND"],
+        anonymous=["UNAUTHORIZED"],
+        owner_sees=False,
+    ),
+    row(
+        "delete-variant-of-draft",
+        'mutation { deleteVariant(productId: "{draft}", id: "{draft_variant}") }',
+        outsider=["NOT_FOUND"],
+        anonymous=["UNAUTHORIZED"],
+        owner_sees=False,
+    ),
     row(
         "update-acme",
         'mutation { updateOrganization(id: "{acme_id}", input: {name: "Mine"}) { id billingEmail } }',
@@ -161,7 +195,7 @@ MATRIX = [
 def world(organization, owner, member, outsider, other_organization):
     Organization.objects.filter(pk=organization.pk).update(billing_email=SECRET_BILLING)
     active = ProductFactory(organization=organization, name="Public kettle")
-    draft = ProductFactory(organization=organization, name="Secret draft", status=Product.Status.DRAFT)
+    draft = ProductFactory(organization=organization, name="Secret draft", status=Product.Status.DRAFT, sku=SECRET_SKU)
     archived = ProductFactory(organization=organization, name="Secret archived", status=Product.Status.ARCHIVED)
     hidden_later = ProductFactory(organization=organization, name="Secret withdrawn")
     customer = UserFactory(email="acme-customer-7f3a@example.com")
@@ -169,12 +203,14 @@ def world(organization, owner, member, outsider, other_organization):
     outsider_order = OrderFactory(organization=organization, user=outsider, lines=[(hidden_later, 1)])
     # Withdrawn after the sale: the customer keeps the snapshot, not a view of the product as it is now.
     Product.objects.filter(pk=hidden_later.pk).update(status=Product.Status.DRAFT, name="Secret renamed draft")
-    ProductFactory(organization=other_organization, name="Globex kettle")
+    theirs = ProductFactory(organization=other_organization, name="Globex kettle")
     OrderFactory(organization=other_organization, user=outsider)
     ids = {
         "acme_id": organization.pk,
         "active": active.pk,
         "draft": draft.pk,
+        "draft_variant": vid(draft),
+        "theirs": theirs.pk,
         "archived": archived.pk,
         "order": order.pk,
         "outsider_order": outsider_order.pk,
@@ -189,6 +225,7 @@ def world(organization, owner, member, outsider, other_organization):
         "Secret archived",
         SECRET_NOTE,
         SECRET_BILLING,
+        SECRET_SKU,
         customer.email,
         owner.email,
         member.email,

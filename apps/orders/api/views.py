@@ -135,11 +135,15 @@ class OrderViewSet(viewsets.GenericViewSet):
         ],
         responses={
             201: OrderOutputSerializer,
+            400: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="VALIDATION_ERROR; VARIANT_REQUIRED: a line names a product with several variants.",
+            ),
             404: OpenApiResponse(ErrorEnvelopeSerializer, description="NOT_FOUND: no such organization."),
             409: OpenApiResponse(
                 ErrorEnvelopeSerializer,
                 description=(
-                    "INSUFFICIENT_STOCK: `details.available` maps each short product to what is left "
+                    "INSUFFICIENT_STOCK: `details.available` maps each short variant to what is left "
                     "(nothing was reserved); CONFLICT: the organization is not accepting orders."
                 ),
             ),

@@ -50,7 +50,7 @@ def _return_stock(order: Order) -> None:
     """Give the order's reserved stock back, once: ``stock_returned_at`` is set under the row lock."""
     if order.stock_returned_at is not None:
         return
-    quantities = {item.product_id: item.quantity for item in order.items.all() if item.product_id is not None}
+    quantities = {item.variant_id: item.quantity for item in order.items.all() if item.variant_id is not None}
     if quantities:
         stock_release(quantities=quantities)
     order.stock_returned_at = timezone.now()

@@ -18,7 +18,7 @@ from django.db.models.expressions import RawSQL
 from apps.accounts.models import User
 from apps.audit.services import audit_entry
 from apps.catalog.models import Product
-from apps.catalog.selectors import ProductForSale, products_for_sale
+from apps.catalog.selectors import VariantForSale, product_exists_in, variants_for_sale
 from apps.catalog.services import stock_reserved
 from apps.core.db import CompiledInsert, jsonb_with, pipeline
 from apps.core.events import relay_after_commit
@@ -37,7 +37,7 @@ MAX_QUANTITY = 1000
 BASIS_POINTS = 10_000
 
 # Foreign keys are not re-validated by full_clean here: the ids come from locked rows.
-_CLEAN_EXCLUDE = ("organization", "user", "order", "product")
+_CLEAN_EXCLUDE = ("organization", "user", "order", "product", "variant")
 
 
 @dataclass(frozen=True)
@@ -62,62 +62,93 @@ def order_totals(*, subtotal_cents: int, settings: Mapping[str, Any], discount_c
     return Totals(subtotal_cents, discount_cents, tax, shipping, taxable + tax + shipping)
 
 
-def merge_lines(items: Iterable[Mapping[str, Any]]) -> dict[uuid.UUID, int]:
-    """``[{product, quantity}]`` → ``{product_id: quantity}`` in first-seen order, duplicates added up.
+Line = tuple[str, uuid.UUID]  # ("variant", id) or ("product", id)
 
-    At most ``MAX_LINES`` lines; each quantity, and each merged quantity, from 1 to ``MAX_QUANTITY``.
+
+def merge_lines(items: Iterable[Mapping[str, Any]]) -> dict[Line, int]:
+    """``[{variant | product, quantity}]`` → ``{(kind, id): quantity}`` in first-seen order, duplicates added up.
+
+    A line names a ``variant``, or a ``product`` (allowed when it has a single
+    variant). At most ``MAX_LINES`` lines; each quantity from 1 to ``MAX_QUANTITY``.
     """
     items = list(items)
     if not items:
         raise ValidationError(details={"items": ["Order at least one product."]})
     if len(items) > MAX_LINES:
         raise ValidationError(details={"items": [f"At most {MAX_LINES} lines per order."]})
-    merged: dict[uuid.UUID, int] = {}
+    merged: dict[Line, int] = {}
     errors: list[str] = []
     for line in items:
         try:
-            product_id = uuid.UUID(str(line["product"]))
+            kind = "variant" if line.get("variant") else "product"
+            ref = uuid.UUID(str(line[kind]))
             quantity = int(line["quantity"])
-        except (KeyError, TypeError, ValueError):
-            errors.append("Each line needs a product id and a quantity.")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            errors.append("Each line needs a variant (or product) id and a quantity.")
             continue
         if not 1 <= quantity <= MAX_QUANTITY:
-            errors.append(f"Quantity of {product_id} must be from 1 to {MAX_QUANTITY}.")
+            errors.append(f"Quantity of {ref} must be from 1 to {MAX_QUANTITY}.")
             continue
-        merged[product_id] = merged.get(product_id, 0) + quantity
-    errors += [
-        f"Quantity of {product_id} must be from 1 to {MAX_QUANTITY} (duplicate lines are added up)."
-        for product_id, quantity in merged.items()
-        if quantity > MAX_QUANTITY
-    ]
+        merged[(kind, ref)] = merged.get((kind, ref), 0) + quantity
     if errors:
         raise ValidationError(details={"items": errors})
     return merged
 
 
-def _sellable_products(
-    *, organization: Organization, lines: Mapping[uuid.UUID, int]
-) -> dict[uuid.UUID, ProductForSale]:
-    """The lines' products; 400 unless all are active, ours and priced in the organization's currency.
+class VariantRequired(ValidationError):
+    """A line names a product that has several variants."""
+
+    code = "VARIANT_REQUIRED"
+    default_message = "Some lines name a product with several variants: name the variant."
+
+
+def _sellable_variants(
+    *, organization: Organization, lines: Mapping[Line, int]
+) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, VariantForSale]]:
+    """The lines by variant id (merged) and their variants; 400 unless all are of active products of ours,
+    priced in the organization's currency.
 
     A plain read, before any lock: a bad line is refused without touching
     stock, and another tenant's stock never shows in an error.
     """
-    products = products_for_sale(organization_id=organization.pk, product_ids=list(lines))
-    unavailable = [str(pk) for pk in lines if pk not in products or products[pk].status != Product.Status.ACTIVE]
+    by_variant, by_product = variants_for_sale(
+        organization_id=organization.pk,
+        variant_ids=[ref for kind, ref in lines if kind == "variant"],
+        product_ids=[ref for kind, ref in lines if kind == "product"],
+    )
+    quantities: dict[uuid.UUID, int] = {}
+    variants: dict[uuid.UUID, VariantForSale] = {}
+    unavailable: list[str] = []
+    ambiguous: list[str] = []
+    for (kind, ref), quantity in lines.items():
+        variant = (by_variant if kind == "variant" else by_product).get(ref)
+        if variant is None and kind == "product" and product_exists_in(organization.pk, ref):
+            ambiguous.append(f"Product {ref} has several variants: order one of them (`variant`).")
+            continue
+        if variant is None or variant.status != Product.Status.ACTIVE:
+            unavailable.append(f"{kind.capitalize()} {ref} is not available from this organization.")
+            continue
+        variants[variant.id] = variant
+        quantities[variant.id] = quantities.get(variant.id, 0) + quantity
+    if ambiguous:
+        raise VariantRequired(details={"items": ambiguous + unavailable})
     if unavailable:
-        raise ValidationError(
-            "Some products cannot be ordered.",
-            details={"items": [f"Product {pk} is not available from this organization." for pk in unavailable]},
-        )
-    currencies = sorted({p.currency for p in products.values()})
+        raise ValidationError("Some products cannot be ordered.", details={"items": unavailable})
+    over = [
+        f"Quantity of {pk} must be from 1 to {MAX_QUANTITY} (duplicate lines are added up)."
+        for pk, q in quantities.items()
+        if q > MAX_QUANTITY
+    ]
+    if over:
+        raise ValidationError(details={"items": over})
+    currencies = sorted({v.currency for v in variants.values()})
     expected = (organization.settings or {}).get("currency", "USD")
     if currencies != [expected]:
         raise ValidationError(
             "Products must share the organization's currency.",
             details={"items": [f"All products must be priced in {expected}; got {', '.join(currencies)}."]},
         )
-    return products
+    return quantities, variants
 
 
 def _take_order_number(cursor: Any, organization_id: uuid.UUID, period_start: datetime) -> None:
@@ -152,15 +183,17 @@ def _current_order_number(organization_id: uuid.UUID) -> RawSQL:
     )
 
 
-def _snapshot(product: ProductForSale) -> dict[str, Any]:
+def _snapshot(variant: VariantForSale) -> dict[str, Any]:
     return {
-        "id": str(product.id),
-        "name": product.name,
-        "slug": product.slug,
-        "sku": product.sku,
-        "price_cents": product.price_cents,
-        "currency": product.currency,
-        "attributes": product.attributes,
+        "id": str(variant.product_id),
+        "name": variant.name,
+        "slug": variant.slug,
+        "sku": variant.sku,
+        "price_cents": variant.price_cents,
+        "currency": variant.currency,
+        "attributes": variant.attributes,
+        "variant_id": str(variant.id),
+        "option_values": variant.option_values,
     }
 
 
@@ -176,10 +209,12 @@ def order_place(
 ) -> Order:
     """Place a pending order for ``user`` with ``organization``.
 
-    Rules: products active, of this organization, priced in its currency;
-    1-100 lines, quantities 1-1000, duplicate lines merged. Stock of tracked
-    products is reserved for every line or none (:class:`InsufficientStock`,
-    409, lists what is available). Totals: subtotal from the snapshots, tax at
+    Rules: each line names a variant, or a product with a single variant
+    (else :class:`VariantRequired`); products active, of this organization,
+    priced in its currency; 1-100 lines, quantities 1-1000, lines of one
+    variant merged; a variant sells at its own price, else its product's.
+    Stock of tracked variants is reserved for every line or none
+    (:class:`InsufficientStock`, 409, lists what is available by variant). Totals: subtotal from the snapshots, tax at
     ``tax_rate_bps`` rounded half up once per order, flat shipping. The order,
     items, stock changes, audit entry and ``order.created`` event commit
     together. Prices and snapshots are those read just before the stock is
@@ -188,7 +223,7 @@ def order_place(
     Not ``durable``: the Idempotency-Key wrapper runs it inside its own
     transaction, so the order and the stored response commit together.
     """
-    lines = merge_lines(items)
+    raw_lines = merge_lines(items)
     if organization.status != Organization.Status.ACTIVE or organization.deleted_at is not None:
         raise NotAcceptingOrders()
     if not shipping_address:
@@ -196,14 +231,14 @@ def order_place(
     with transaction.atomic(), pipeline():
         # Everything that needs no lock first: concurrent orders queue on the product
         # rows and on the counter row only for the few writes after them.
-        products = _sellable_products(organization=organization, lines=lines)
-        subtotal = sum(products[pk].price_cents * quantity for pk, quantity in lines.items())
+        lines, variants = _sellable_variants(organization=organization, lines=raw_lines)
+        subtotal = sum(variants[pk].price_cents * quantity for pk, quantity in lines.items())
         totals = order_totals(subtotal_cents=subtotal, settings=organization.settings or {})
         order = Order(
             organization=organization,
             user=user,
             customer_email=getattr(user, "email", "") or "",
-            currency=products[next(iter(lines))].currency,
+            currency=variants[next(iter(lines))].currency,
             shipping_address=dict(shipping_address),
             billing_address=dict(billing_address or shipping_address),
             customer_notes=customer_notes,
@@ -214,17 +249,23 @@ def order_place(
         order_items = [
             OrderItem(
                 order=order,
-                product_id=pk,
+                product_id=variants[pk].product_id,
+                variant_id=pk,
                 position=position,
-                product_snapshot=_snapshot(products[pk]),
+                product_snapshot=_snapshot(variants[pk]),
                 quantity=quantity,
-                unit_price_cents=products[pk].price_cents,
-                total_cents=products[pk].price_cents * quantity,
+                unit_price_cents=variants[pk].price_cents,
+                total_cents=variants[pk].price_cents * quantity,
             )
             for position, (pk, quantity) in enumerate(lines.items())
         ]
         audit_items = [
-            {"product": str(i.product_id), "quantity": i.quantity, "unit_price_cents": i.unit_price_cents}
+            {
+                "product": str(i.product_id),
+                "variant": str(i.variant_id),
+                "quantity": i.quantity,
+                "unit_price_cents": i.unit_price_cents,
+            }
             for i in order_items
         ]
         # The order, its audit entry and its event are compiled now, before any lock: their
@@ -249,7 +290,7 @@ def order_place(
         # The items go in before the order row (their foreign key is checked at commit).
         CompiledInsert(*order_items).execute()
         period_start = usage_period_start(organization=organization)
-        # Locks, in this order for every placement: products (primary-key order), then the
+        # Locks, in this order for every placement: variants (primary-key order), then the
         # counter, held until commit. The stock lines are checked after the writes below are
         # sent, so that the locked part is one round trip, then the commit.
         with connection.cursor() as counter:

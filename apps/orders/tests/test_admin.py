@@ -191,3 +191,17 @@ def test_orders_cannot_be_added_or_deleted_in_the_admin(staff_client, organizati
 
     assert staff_client.get(reverse("admin:orders_order_add")).status_code == 403
     assert staff_client.get(reverse("admin:orders_order_delete", args=[order.pk])).status_code == 403
+
+
+def test_the_items_show_the_variant_as_sold(staff_client, organization, user):
+    from apps.catalog.tests.factories import VariantFactory
+
+    tee = ProductFactory(organization=organization, name="Linen Tee")
+    large = VariantFactory(product=tee, sku="TEE-L-RED", option_values={"size": "L", "color": "red"})
+    order = services.order_place(
+        user=user, organization=organization, items=[{"variant": large.pk, "quantity": 1}], shipping_address=ADDRESS
+    )
+    page = staff_client.get(change_url(order)).content.decode()
+    assert "Linen Tee" in page
+    assert "color: red, size: L" in page
+    assert "TEE-L-RED" in page

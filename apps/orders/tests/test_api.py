@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from apps.accounts.tests.factories import UserFactory
-from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.models import Product, ProductVariant
+from apps.catalog.tests.factories import ProductFactory, vid
 from apps.orders.models import Order
 from apps.orders.tests.factories import ADDRESS, OrderFactory
 from apps.organizations.models import Organization
@@ -120,7 +120,7 @@ def test_insufficient_stock_is_409_with_available_quantities_and_nothing_reserve
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "INSUFFICIENT_STOCK"
-    assert error["details"] == {"available": {str(scarce.pk): 1}}
+    assert error["details"] == {"available": {str(vid(scarce)): 1}}
     assert (stock(plenty), stock(scarce)) == (9, 1)
 
 
@@ -172,7 +172,7 @@ def test_a_refused_placement_is_replayed_too(api_client_for, organization, user)
     payload = body(organization, (mug, 1))
     first = client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k")
     # when: stock arrives and the client retries with the same key
-    Product.objects.filter(pk=mug.pk).update(inventory_quantity=10)
+    ProductVariant.objects.filter(product=mug).update(inventory_quantity=10)
     again = client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k")
     # then: the first answer stands (a new key places the order)
     assert (first.status_code, again.status_code) == (409, 409)

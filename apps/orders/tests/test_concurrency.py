@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 
 from apps.accounts.tests.factories import UserFactory
-from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.models import Product, ProductVariant
+from apps.catalog.tests.factories import ProductFactory, VariantFactory
 from apps.orders import services
 from apps.orders.errors import InvalidTransition
 from apps.orders.models import Order
@@ -102,3 +102,38 @@ def test_concurrent_requests_with_one_idempotency_key_place_one_order(organizati
     assert sorted(r["Idempotent-Replayed"] for r in responses) == ["false"] + ["true"] * 4
     assert Order.objects.count() == 1
     assert Product.objects.get(pk=product.pk).inventory_quantity == 9
+
+
+def test_buyers_of_two_sizes_never_oversell_either(organization, api_client_for):
+    # given: one product in two sizes (3 M, 2 L) and 12 buyers, half after each size, some after both
+    product = ProductFactory(organization=organization, inventory_quantity=3)
+    medium = ProductVariant.objects.get(product=product)
+    large = VariantFactory(product=product, option_values={"size": "L"}, inventory_quantity=2)
+
+    def payload(*variants):
+        return {
+            "organization": str(organization.pk),
+            "items": [{"variant": str(v.pk), "quantity": 1} for v in variants],
+            "shipping_address": ADDRESS,
+        }
+
+    bodies = [payload(medium)] * 4 + [payload(large)] * 4 + [payload(large, medium)] * 4
+    clients = [api_client_for(UserFactory()) for _ in bodies]
+    # when
+    responses = run_together(
+        [lambda c=c, b=b: c.post(URL, b, format="json") for c, b in zip(clients, bodies, strict=True)]
+    )
+    # then: stock never below zero, and every sold unit is an order line of that variant
+    assert not [r for r in responses if isinstance(r, Exception)]
+    assert {r.status_code for r in responses} <= {201, 409}
+    medium.refresh_from_db()
+    large.refresh_from_db()
+    assert medium.inventory_quantity >= 0
+    assert large.inventory_quantity >= 0
+    sold = Counter()
+    for order in Order.objects.prefetch_related("items"):
+        for item in order.items.all():
+            sold[item.variant_id] += item.quantity
+    assert sold[medium.pk] == 3 - medium.inventory_quantity
+    assert sold[large.pk] == 2 - large.inventory_quantity
+    assert large.inventory_quantity == 0  # 8 buyers wanted L: both sold

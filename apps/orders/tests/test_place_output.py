@@ -3,7 +3,7 @@
 import pytest
 
 from apps.accounts.tests.factories import UserFactory
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, VariantFactory, vid
 from apps.orders import services
 from apps.orders.models import Order
 from apps.orders.serializers import OrderOutputSerializer, order_output
@@ -76,3 +76,26 @@ def test_placing_over_http_costs_a_fixed_number_of_queries_plus_one_per_line(
         response = client.post(URL, payload, format="json")
     assert response.status_code == 201, response.content
     assert ("internal_notes" in response.json()) is as_member
+
+
+@pytest.mark.parametrize("lines", [1, 3])
+def test_placing_variants_costs_the_same_queries_as_placing_products(
+    api_client_for, organization, lines, django_assert_num_queries
+):
+    # given: the sizes of one product (several variants: the lines name them)
+    product = ProductFactory(organization=organization, inventory_quantity=5)
+    variants = [vid(product)] + [
+        VariantFactory(product=product, option_values={"size": str(n)}, inventory_quantity=5).pk
+        for n in range(lines - 1)
+    ]
+    payload = {
+        "organization": str(organization.pk),
+        "items": [{"variant": str(v), "quantity": 1} for v in variants],
+        "shipping_address": ADDRESS,
+    }
+    client = api_client_for(UserFactory())
+    # when / then: as above, the variants and their product read in one query (10 + lines)
+    with django_assert_num_queries(10 + lines):
+        response = client.post(URL, payload, format="json")
+    assert response.status_code == 201, response.content
+    assert [item["variant"] for item in response.json()["items"]] == [str(v) for v in variants]

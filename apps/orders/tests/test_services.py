@@ -7,7 +7,7 @@ from django.utils import timezone
 from apps.audit.models import AuditLog
 from apps.catalog.errors import InsufficientStock
 from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, vid
 from apps.core.exceptions import PermissionDenied, ValidationError
 from apps.core.models import OutboxEvent
 from apps.orders import services
@@ -148,7 +148,7 @@ def test_insufficient_stock_lists_what_is_available_and_reserves_nothing(organiz
         place(user, organization, (plenty, 5), (scarce, 3))
     # then
     assert error.value.http_status == 409
-    assert error.value.details == {"available": {str(scarce.pk): 2}}
+    assert error.value.details == {"available": {str(vid(scarce)): 2}}
     assert (stock(plenty), stock(scarce)) == (50, 2)
     assert not Order.objects.exists()
     assert not OutboxEvent.objects.filter(event_type="order.created").exists()
@@ -230,7 +230,9 @@ def test_placement_is_audited_and_announced(organization, user):
 
     entry = AuditLog.objects.get(action="order.created")
     assert (entry.resource_id, entry.organization_id, entry.actor_id) == (str(order.pk), organization.pk, user.pk)
-    assert entry.new_values["items"] == [{"product": str(mug.pk), "quantity": 2, "unit_price_cents": 700}]
+    assert entry.new_values["items"] == [
+        {"product": str(mug.pk), "variant": str(vid(mug)), "quantity": 2, "unit_price_cents": 700}
+    ]
     event = OutboxEvent.objects.get(event_type="order.created")
     assert event.organization_id == organization.pk
     assert event.payload["order_id"] == str(order.pk)
@@ -475,3 +477,65 @@ def test_order_emails_go_to_the_emails_queue():
     options = app.amqp.router.route(dict(send_order_email._get_exec_options()), send_order_email.name)
 
     assert options["queue"].name == "emails"
+
+
+# --- variants ----------------------------------------------------------------------------------------
+
+
+def test_a_variant_is_sold_at_its_own_price_and_its_stock_is_taken_and_given_back(organization, user):
+    from apps.catalog.models import ProductVariant
+    from apps.catalog.tests.factories import VariantFactory
+
+    tee = ProductFactory(organization=organization, name="Tee", sku="TEE-M", price_cents=1000, inventory_quantity=5)
+    large = VariantFactory(
+        product=tee, sku="TEE-L", option_values={"size": "L"}, price_cents=1300, inventory_quantity=4
+    )
+    order = services.order_place(
+        user=user,
+        organization=organization,
+        items=[
+            {"variant": large.pk, "quantity": 2},
+            {"variant": vid(tee), "quantity": 1},
+            {"variant": large.pk, "quantity": 1},
+        ],
+        shipping_address=ADDRESS,
+    )
+    lines = {item.variant_id: item for item in order.items.all()}
+    assert set(lines) == {large.pk, vid(tee)}  # duplicate lines of a variant merged
+    item = lines[large.pk]
+    assert (item.product_id, item.quantity, item.unit_price_cents, item.total_cents) == (tee.pk, 3, 1300, 3900)
+    assert item.product_snapshot["sku"] == "TEE-L"
+    assert item.product_snapshot["option_values"] == {"size": "L"}
+    assert item.product_snapshot["variant_id"] == str(large.pk)
+    assert lines[vid(tee)].unit_price_cents == 1000  # the product's price
+    assert order.subtotal_cents == 3900 + 1000
+    assert ProductVariant.objects.get(pk=large.pk).inventory_quantity == 1
+    services.order_cancel(order=order)
+    assert ProductVariant.objects.get(pk=large.pk).inventory_quantity == 4
+    assert ProductVariant.objects.get(pk=vid(tee)).inventory_quantity == 5
+
+
+def test_a_product_with_several_variants_must_be_ordered_by_variant(organization, user):
+    from apps.catalog.tests.factories import VariantFactory
+
+    tee = ProductFactory(organization=organization)
+    VariantFactory(product=tee)
+    with pytest.raises(ValidationError) as error:
+        services.order_place(
+            user=user, organization=organization, items=[{"product": tee.pk, "quantity": 1}], shipping_address=ADDRESS
+        )
+    assert error.value.code == "VARIANT_REQUIRED"
+    assert str(tee.pk) in error.value.details["items"][0]
+
+
+def test_another_organizations_variant_is_not_available(organization, other_organization, user):
+    theirs = ProductFactory(organization=other_organization)
+    with pytest.raises(ValidationError) as error:
+        services.order_place(
+            user=user,
+            organization=organization,
+            items=[{"variant": vid(theirs), "quantity": 1}],
+            shipping_address=ADDRESS,
+        )
+    assert error.value.code == "VALIDATION_ERROR"
+    assert "not available" in error.value.details["items"][0]

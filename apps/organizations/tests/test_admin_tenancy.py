@@ -166,10 +166,9 @@ def test_product_actions_on_a_soft_deleted_product_are_messages(admin_client, or
 
 
 def _form_data(client, url):
-    form = client.get(url).context["adminform"].form
-    data = {name: form.initial.get(name, "") for name in form.fields}
-    data.update(attributes="{}", images="[]", compare_at_price_cents="")
-    return {k: ("on" if v is True else v) for k, v in data.items() if v is not False and v is not None}
+    from apps.catalog.tests.admin_forms import product_form_data
+
+    return product_form_data(client, url)
 
 
 def test_saving_a_soft_deleted_product_is_a_message(admin_client, organization):
@@ -190,7 +189,7 @@ def test_a_duplicate_sku_in_the_product_form_is_an_error_not_a_500(admin_client,
     product = ProductFactory(organization=organization, sku="MINE")
     url = f"/admin/catalog/product/{product.pk}/change/"
     data = _form_data(admin_client, url)
-    data["sku"] = "TAKEN"
+    data["variants-0-sku"] = "TAKEN"  # the product's only variant, inline
 
     response = admin_client.post(url, data, follow=True)
 

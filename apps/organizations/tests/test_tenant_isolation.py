@@ -20,7 +20,7 @@ isolation tests. Conventions:
 
 import pytest
 
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, VariantFactory, vid
 from apps.organizations.models import Membership
 from apps.organizations.tests.factories import InvitationFactory, MembershipFactory
 
@@ -96,7 +96,7 @@ MATRIX = [
         "post",
         f"{PRODUCTS}/{{product}}/adjust-inventory/",
         (200, 200, 200, 403, 404),
-        {"delta": 1, "reason": "matrix"},
+        {"delta": 1, "reason": "matrix", "variant": "{variant}"},  # the product has two variants
     ),
     row(
         "product-bulk-update",
@@ -104,6 +104,52 @@ MATRIX = [
         f"{PRODUCTS}/bulk-update/",
         (200, 200, 200, 403, 404),
         {"ids": ["{product}"], "changes": {"price_cents": 1}},
+    ),
+    # variants (reads follow the product's; writes need change_products; a product keeps one variant)
+    row("variants-list", "get", f"{PRODUCTS}/{{product}}/variants/", (200, 200, 200, 200, 200), anonymous=200),
+    row("variants-list-draft", "get", f"{PRODUCTS}/{{draft}}/variants/", (200, 200, 200, 200, 404), anonymous=404),
+    row(
+        "variant-create",
+        "post",
+        f"{PRODUCTS}/{{product}}/variants/",
+        (201, 201, 201, 403, 404),
+        {"option_values": {"size": "XL"}, "inventory_quantity": 3},
+    ),
+    row(
+        "variant-detail",
+        "get",
+        f"{PRODUCTS}/{{product}}/variants/{{variant}}/",
+        (200, 200, 200, 200, 200),
+        anonymous=200,
+    ),
+    row(
+        "variant-update",
+        "patch",
+        f"{PRODUCTS}/{{product}}/variants/{{variant}}/",
+        (200, 200, 200, 403, 404),
+        {"price_cents": 5},
+    ),
+    row("variant-delete", "delete", f"{PRODUCTS}/{{product}}/variants/{{extra_variant}}/", (204, 204, 204, 403, 404)),
+    row(
+        "variant-delete-last",
+        "delete",
+        f"{PRODUCTS}/{{draft}}/variants/{{draft_variant}}/",
+        (409, 409, 409, 403, 404),
+    ),
+    row(
+        "foreign-variant-update",
+        "patch",
+        f"{PRODUCTS}/{{foreign_draft}}/variants/{{foreign_variant}}/",
+        (404, 404, 404, 404, 200),
+        {"price_cents": 5},
+    ),
+    # another product's variant under this product's path: not found for everyone
+    row(
+        "variant-under-other-product",
+        "patch",
+        f"{PRODUCTS}/{{product}}/variants/{{foreign_variant}}/",
+        (404, 404, 404, 404, 404),
+        {"price_cents": 5},
     ),
     # the other organization's draft, reached by this organization's users (the outsider owns it)
     row(
@@ -205,6 +251,9 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
     from apps.webhooks.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 
     target = MembershipFactory(organization=organization, role="member")
+    product = ProductFactory(organization=organization)
+    draft = ProductFactory(organization=organization, status="draft", published_at=None)
+    foreign_draft = ProductFactory(organization=other_organization, status="draft", published_at=None)
     endpoint = WebhookEndpointFactory(organization=organization)
     foreign_endpoint = WebhookEndpointFactory(organization=other_organization)
     return {
@@ -215,9 +264,13 @@ def world(organization, owner, admin, member, viewer, outsider, other_organizati
             "invitation": InvitationFactory(organization=organization).pk,
             "foreign_membership": Membership.objects.get(organization=other_organization, user=outsider).pk,
             "foreign_invitation": InvitationFactory(organization=other_organization).pk,
-            "product": ProductFactory(organization=organization).pk,
-            "draft": ProductFactory(organization=organization, status="draft", published_at=None).pk,
-            "foreign_draft": ProductFactory(organization=other_organization, status="draft", published_at=None).pk,
+            "product": product.pk,
+            "variant": vid(product),
+            "extra_variant": VariantFactory(product=product).pk,
+            "draft": draft.pk,
+            "draft_variant": vid(draft),
+            "foreign_draft": foreign_draft.pk,
+            "foreign_variant": vid(foreign_draft),
             "endpoint": endpoint.pk,
             "delivery": WebhookDeliveryFactory(endpoint=endpoint, status="failed").pk,
             "foreign_endpoint": foreign_endpoint.pk,
