@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib import admin
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
-from apps.catalog import services
-from apps.catalog.models import Category, Product
+from apps.catalog import images, services
+from apps.catalog.models import Category, Product, ProductImage
 from apps.core.money import money_display
 from apps.organizations.admin_tenancy import TenantAdmin
 
@@ -53,12 +54,32 @@ class ProductAdmin(TenantAdmin):
         "deleted_at",
         "created_at",
         "updated_at",
+        "image_previews",
     )
     exclude = ("search_vector",)
     actions = ("publish", "archive", "soft_delete", "restock_ten")
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="images")
+    def image_previews(self, obj):
+        """The product's images in order (its ``images`` list: no query), each linking to its admin page."""
+        if not obj.images:
+            return "No images (upload them with POST /api/v1/products/{id}/images/)."
+        return format_html_join(
+            " ",
+            '<a href="{}" title="{}"><img src="{}" alt="{}" style="max-height:80px;max-width:120px"></a>',
+            (
+                (
+                    reverse("admin:catalog_productimage_change", args=[entry["id"]]),
+                    f"#{entry['position']} {entry['url']}",
+                    entry["url"],
+                    entry["alt"],
+                )
+                for entry in obj.images
+            ),
+        )
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in services.EDITABLE_FIELDS}
@@ -110,6 +131,49 @@ class ProductAdmin(TenantAdmin):
                 product=product, delta=10, reason=f"admin restock by {request.user}", actor=request.user
             ),
             "Stock added to {count} product(s).",
+        )
+
+
+@admin.register(ProductImage)
+class ProductImageAdmin(TenantAdmin):
+    """Product images: listed and linked; alt text and position change, and deletion happens, through the
+    same services as REST (uploads are REST's: ``POST /api/v1/products/{id}/images/``)."""
+
+    list_display = ("thumbnail", "product", "organization", "position", "alt", "content_type", "size_bytes")
+    list_select_related = ("product", "organization")
+    list_filter = ("organization",)
+    search_fields = ("product__name", "alt")
+    ordering = ("product", "position")
+    fields = ("product", "thumbnail", "link", "alt", "position", "width", "height", "content_type", "size_bytes")
+    readonly_fields = ("product", "thumbnail", "link", "width", "height", "content_type", "size_bytes")
+    actions = ("delete_through_service",)
+
+    @admin.display(description="image")
+    def thumbnail(self, obj):
+        return format_html('<img src="{}" alt="{}" style="max-height:80px;max-width:120px">', obj.url, obj.alt)
+
+    @admin.display(description="URL")
+    def link(self, obj):
+        return format_html('<a href="{}">{}</a>', obj.url, obj.url)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # through the action: the service removes the file after commit
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in ("alt", "position") if name in form.changed_data}
+        if data:
+            images.product_image_update(image=obj, data=data, actor=request.user)
+
+    @admin.action(description="Delete (removes the file)")
+    def delete_through_service(self, request, queryset):
+        self.run_service(
+            request,
+            list(queryset.select_related("product__organization")),
+            lambda image: images.product_image_delete(image=image, actor=request.user),
+            "{count} image(s) deleted.",
         )
 
 

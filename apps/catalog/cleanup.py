@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from apps.catalog.images import product_images_purge_files
 from apps.catalog.models import Product
 from apps.jobs.housekeeping import cleanup_step
 
@@ -12,4 +14,7 @@ from apps.jobs.housekeeping import cleanup_step
 @cleanup_step("catalog.soft_deleted_products")
 def soft_deleted_products() -> int:
     cutoff = timezone.now() - timedelta(days=settings.SOFT_DELETE_RETENTION_DAYS)
-    return Product.objects.filter(deleted_at__lt=cutoff).delete()[0]
+    purged = Product.objects.filter(deleted_at__lt=cutoff)
+    with transaction.atomic():
+        product_images_purge_files(products=purged)  # any stored file left: removed once the purge commits
+        return purged.delete()[0]

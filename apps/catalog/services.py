@@ -22,6 +22,7 @@ from django.utils.text import slugify
 from apps.audit.services import record, record_and_publish
 from apps.catalog import cache as catalog_cache
 from apps.catalog.errors import InsufficientStock
+from apps.catalog.images import product_images_discard
 from apps.catalog.models import Category, Product
 from apps.catalog.selectors import category_is_empty, product_count
 from apps.core.events import publish_event
@@ -33,7 +34,8 @@ from apps.entitlements import limit_lock as plan_limit_lock
 from apps.organizations.models import Organization
 from apps.organizations.policies import permission_require
 
-# Fields a client may set on create / change afterwards (never organization, ids, times, search vector).
+# Fields a client may set on create / change afterwards (never organization, ids, times, search vector;
+# never images: uploads only, through apps.catalog.images).
 EDITABLE_FIELDS = (
     "name",
     "slug",
@@ -47,7 +49,6 @@ EDITABLE_FIELDS = (
     "inventory_quantity",
     "allow_backorder",
     "attributes",
-    "images",
     "seo_title",
     "seo_description",
 )
@@ -256,6 +257,7 @@ def product_delete(*, product: Product, actor: Any = None, permissions: frozense
         product = _locked(product.pk)
         product.deleted_at = timezone.now()
         product.save(update_fields=["deleted_at", "updated_at"])
+        product_images_discard(product=product)  # issue 16: rows now, stored files once this commits
         record(
             action="product.deleted",
             resource_type="product",
