@@ -179,7 +179,7 @@ def _delete_files_after_commit(names: Iterable[str]) -> None:
 
 def files_delete(names: Iterable[str]) -> None:
     """Delete stored files; a storage that fails is logged (the rows are already gone), never raised."""
-    for name in names:
+    for name in filter(None, names):
         try:
             default_storage.delete(name)
         except Exception:  # the storage's own errors (boto's, OSError): the commit already happened
@@ -238,7 +238,7 @@ def product_image_add(
                 entries = _renumber_and_sync(product, images)
                 _announce(product, "product.image_added", new={"image": image_entry(image), "images": entries})
         except BaseException:
-            files_delete([image.file.name])
+            files_delete([image.file.name or ""])
             raise
     return image
 
@@ -279,7 +279,7 @@ def product_image_delete(*, image: ProductImage, actor: Any = None, permissions:
         if current is None:
             raise NotFound("Image not found.")
         images.remove(current)
-        name = current.file.name
+        name = current.file.name or ""
         current.delete()
         entries = _renumber_and_sync(product, images)
         _announce(product, "product.image_deleted", old={"image": image_entry(current)}, new={"images": entries})

@@ -168,7 +168,7 @@ def test_product_actions_on_a_soft_deleted_product_are_messages(admin_client, or
 def _form_data(client, url):
     form = client.get(url).context["adminform"].form
     data = {name: form.initial.get(name, "") for name in form.fields}
-    data.update(attributes="{}", images="[]", compare_at_price_cents="")
+    data.update(attributes="{}", compare_at_price_cents="")
     return {k: ("on" if v is True else v) for k, v in data.items() if v is not False and v is not None}
 
 
