@@ -462,12 +462,16 @@ mutation($productId: UUID!, $imageId: UUID!) {
 
 @pytest.fixture
 def gql(api_client_for):
+    from rest_framework.test import APIClient
+
     from apps.graphql.tests.conftest import GraphQLResult
 
-    def run(query, variables, user=None):
-        from rest_framework.test import APIClient
+    clients: dict = {}
 
-        client = api_client_for(user) if user else APIClient()
+    def run(query, variables, user=None):
+        if user is not None and user.pk not in clients:
+            clients[user.pk] = api_client_for(user)
+        client = clients[user.pk] if user is not None else APIClient()
         return GraphQLResult(client.post("/graphql", {"query": query, "variables": variables}, format="json"))
 
     return run
@@ -650,3 +654,21 @@ def test_s3_product_delete_removes_every_object_after_commit(
         assert api.delete(f"{URL}{product.id}/").status_code == 204
 
     assert _keys(client, bucket) == []
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_graphql_products_with_images_in_constant_queries(
+    api_client_for, gql, organization, member, rows, django_assert_num_queries
+):
+    for product in ProductFactory.create_batch(rows, organization=organization):
+        for _ in range(2):
+            image_services.product_image_add(product=product, upload=upload_file())
+    query = "{ products(first: 100) { edges { node { name images { id url width position } } } } }"
+    gql("{ me { id } }", {}, user=member)
+
+    # session, my organizations, the products page: the images are the product's own column
+    with django_assert_num_queries(3):
+        result = gql(query, {}, user=member)
+
+    assert result.errors == []
+    assert [len(edge["node"]["images"]) for edge in result.data["products"]["edges"]] == [2] * rows
