@@ -214,6 +214,44 @@ def test_at_most_ten_images_per_product(api_client_for, member, product, media):
     assert len(list(media.rglob("*.png"))) == MAX_IMAGES
 
 
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_uploads_never_exceed_ten(organization, media):
+    # given: 8 images, and 4 uploads racing in real transactions for the last 2 places
+    import threading
+
+    from django.db import connection
+
+    from apps.core.exceptions import Conflict
+
+    product = ProductFactory(organization=organization)
+    for _ in range(MAX_IMAGES - 2):
+        image_services.product_image_add(product=product, upload=upload_file())
+    results: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def upload():
+        try:
+            barrier.wait()
+            image_services.product_image_add(product=product, upload=upload_file())
+            results.append("ok")
+        except Conflict:
+            results.append("full")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upload) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then: two got in, two were refused, and the refused ones left no file behind
+    assert sorted(results) == ["full", "full", "ok", "ok"]
+    assert ProductImage.objects.filter(product=product).count() == MAX_IMAGES
+    assert len(list(media.rglob("*.png"))) == MAX_IMAGES
+    assert [entry["position"] for entry in Product.objects.get(pk=product.pk).images] == list(range(MAX_IMAGES))
+
+
 def test_a_failure_after_storing_removes_the_file_again(member, product, media, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("database went away")
