@@ -710,3 +710,17 @@ def test_graphql_products_with_images_in_constant_queries(
 
     assert result.errors == []
     assert [len(edge["node"]["images"]) for edge in result.data["products"]["edges"]] == [2] * rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_the_admin_image_list_runs_constant_queries(admin_client, organization, rows, django_assert_num_queries):
+    for product in ProductFactory.create_batch(rows, organization=organization):
+        image_services.product_image_add(product=product, upload=upload_file())
+    admin_client.get("/admin/catalog/productimage/")
+
+    # session, user, the count, the page with products and organizations joined, the organization filter
+    with django_assert_num_queries(6):
+        response = admin_client.get("/admin/catalog/productimage/")
+
+    assert response.status_code == 200
+    assert response.content.decode().count("/media/products/") == rows
