@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.catalog import images, services
-from apps.catalog.models import Category, Product, ProductImage
+from apps.catalog.models import MAX_IMAGES, Category, Product, ProductImage
 from apps.core.money import money_display
 from apps.organizations.admin_tenancy import TenantAdmin
 
@@ -134,10 +134,28 @@ class ProductAdmin(TenantAdmin):
         )
 
 
+class ProductImageAddForm(forms.ModelForm):
+    """An upload: the product, the file, alt text and a place; the service checks and stores it."""
+
+    # Not the model's field: empty means "last", which the service decides (the model has no "empty").
+    place = forms.IntegerField(
+        label="Position", required=False, min_value=0, max_value=MAX_IMAGES, help_text="0 first; empty: last."
+    )
+
+    class Meta:
+        model = ProductImage
+        fields = ("product", "file", "alt", "place")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].required = True
+        self.fields["file"].help_text = "JPEG, PNG, WebP or GIF (judged by its content)."
+
+
 @admin.register(ProductImage)
 class ProductImageAdmin(TenantAdmin):
-    """Product images: listed and linked; alt text and position change, and deletion happens, through the
-    same services as REST (uploads are REST's: ``POST /api/v1/products/{id}/images/``)."""
+    """Product images: uploaded, listed, reordered, re-described and deleted through the same services as
+    REST (``apps.catalog.images``): the same content checks, limit and roles, files removed after commit."""
 
     list_display = ("thumbnail", "product", "organization", "position", "alt", "content_type", "size_bytes")
     list_select_related = ("product", "organization")
@@ -156,13 +174,37 @@ class ProductImageAdmin(TenantAdmin):
     def link(self, obj):
         return format_html('<a href="{}">{}</a>', obj.url, obj.url)
 
-    def has_add_permission(self, request):
-        return False
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:  # adding: an upload
+            kwargs["form"] = ProductImageAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ProductImageAddForm.Meta.fields if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "product":  # the staff member's organizations' live products
+            kwargs["queryset"] = self.scope(request, Product.objects.alive().select_related("organization"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
         return False  # through the action: the service removes the file after commit
 
     def save_model(self, request, obj, form, change):
+        if not change:
+            image = images.product_image_add(
+                product=form.cleaned_data["product"],
+                upload=form.cleaned_data["file"],
+                alt=form.cleaned_data.get("alt") or "",
+                position=form.cleaned_data.get("place"),
+                actor=request.user,
+            )
+            obj.__dict__.update({k: v for k, v in image.__dict__.items() if k != "_state"})
+            obj._state.adding = False
+            return
         data = {name: form.cleaned_data[name] for name in ("alt", "position") if name in form.changed_data}
         if data:
             images.product_image_update(image=obj, data=data, actor=request.user)

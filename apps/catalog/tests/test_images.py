@@ -724,3 +724,54 @@ def test_the_admin_image_list_runs_constant_queries(admin_client, organization, 
 
     assert response.status_code == 200
     assert response.content.decode().count("/media/products/") == rows
+
+
+def test_the_admin_uploads_through_the_service(admin_client, product, django_capture_on_commit_callbacks):
+    response = admin_client.post(
+        "/admin/catalog/productimage/add/",
+        {
+            "product": str(product.pk),
+            "file": upload_file(image_bytes("WEBP"), name="x.gif"),
+            "alt": "Side",
+            "place": "",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    image = ProductImage.objects.get(product=product)
+    assert (image.content_type, image.alt, image.position) == ("image/webp", "Side", 0)
+    assert default_storage.exists(image.file.name)
+    assert Product.objects.get(pk=product.pk).images[0]["id"] == str(image.pk)
+    assert AuditLog.objects.filter(action="product.image_added", resource_id=str(product.id)).exists()
+
+
+def test_the_admin_refuses_what_rest_refuses(admin_client, product):
+    response = admin_client.post(
+        "/admin/catalog/productimage/add/",
+        {"product": str(product.pk), "file": upload_file(b"not an image"), "alt": ""},
+        follow=True,
+    )
+
+    assert "Not a JPEG, PNG, WebP or GIF image" in response.content.decode()
+    assert not ProductImage.objects.exists()
+
+
+def test_admin_staff_may_upload_only_to_their_organizations_products(client, organization, other_organization):
+    from django.contrib.auth.models import Permission
+
+    from apps.organizations.tests.factories import MembershipFactory
+
+    staff = MembershipFactory(organization=organization, role="member").user
+    staff.is_staff = True
+    staff.save()
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["add_productimage", "view_productimage"]))
+    theirs = ProductFactory(organization=other_organization)
+    client.force_login(staff)
+
+    response = client.post(
+        "/admin/catalog/productimage/add/", {"product": str(theirs.pk), "file": upload_file(), "alt": ""}
+    )
+
+    assert response.status_code == 200  # the form again: not a choice
+    assert "Select a valid choice" in response.content.decode()
+    assert not ProductImage.objects.exists()
