@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
@@ -52,6 +53,11 @@ urlpatterns = [
     # Anything else under /api/ answers the JSON envelope, never an HTML page.
     re_path(r"^api/", core_views.api_not_found),
 ]
+
+# Uploaded files (product images) on the local filesystem, in development (`make run`): Django serves
+# MEDIA_ROOT under MEDIA_URL. In production a bucket (or the reverse proxy) serves them (docs/catalog.md).
+if settings.DEBUG and not settings.MEDIA_S3_BUCKET:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler400 = "apps.core.views.handler400"
 handler404 = "apps.core.views.handler404"

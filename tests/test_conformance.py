@@ -29,7 +29,7 @@ from apps.audit.models import AuditLog
 from apps.billing.models import Payment, Refund
 from apps.billing.tests.helpers import deliver
 from apps.billing.tests.stripe_server import confirm_payment
-from apps.catalog.models import Category, Product
+from apps.catalog.models import Category, Product, ProductImage
 from apps.catalog.tests.factories import ProductFactory, make_category
 from apps.core.models import OutboxEvent
 from apps.orders import services as order_services
@@ -507,6 +507,33 @@ ACTIONS += [
             lambda w: {"id": str(w.target.pk)},
         ),
         admin=lambda client, world: admin_post_action(client, "/admin/reviews/review/", "approve", world.target.pk),
+    ),
+]
+
+
+def _product_image(world: World) -> ProductImage:
+    # An image given as a URL (no file to store or remove): what the doors decide is the same as for an upload.
+    return ProductImage.objects.create(
+        organization=world.organization, product=world.product, external_url="https://img.example.com/a.png"
+    )
+
+
+ACTIONS += [
+    Action(
+        name="delete a product image",
+        setup=_set("target", _product_image),
+        expected=PRODUCT_STAFF,
+        done=lambda world, actor: not ProductImage.objects.filter(pk=world.target.pk).exists(),
+        audit="product.image_deleted",
+        event="product.updated",
+        rest=lambda client, world: client.delete(f"/api/v1/products/{world.product.pk}/images/{world.target.pk}/"),
+        graphql=(
+            "mutation($p: UUID!, $i: UUID!) { deleteProductImage(productId: $p, imageId: $i) { id } }",
+            lambda w: {"p": str(w.product.pk), "i": str(w.target.pk)},
+        ),
+        admin=lambda client, world: admin_post_action(
+            client, "/admin/catalog/productimage/", "delete_through_service", world.target.pk
+        ),
     ),
 ]
 

@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery, Sum
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
-from apps.catalog import services
-from apps.catalog.models import Category, Product, ProductVariant
+from apps.catalog import images, services
+from apps.catalog.models import MAX_IMAGES, Category, Product, ProductImage, ProductVariant
 from apps.core.money import money_display
 from apps.organizations.admin_tenancy import TenantAdmin
 
@@ -74,12 +75,32 @@ class ProductAdmin(TenantAdmin):
         "deleted_at",
         "created_at",
         "updated_at",
+        "image_previews",
     )
     exclude = ("search_vector",)
     actions = ("publish", "archive", "soft_delete", "restock_ten")
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="images")
+    def image_previews(self, obj):
+        """The product's images in order (its ``images`` list: no query), each linking to its admin page."""
+        if not obj.images:
+            return "No images (upload them with POST /api/v1/products/{id}/images/)."
+        return format_html_join(
+            " ",
+            '<a href="{}" title="{}"><img src="{}" alt="{}" style="max-height:80px;max-width:120px"></a>',
+            (
+                (
+                    reverse("admin:catalog_productimage_change", args=[entry["id"]]),
+                    f"#{entry['position']} {entry['url']}",
+                    entry["url"],
+                    entry["alt"],
+                )
+                for entry in obj.images
+            ),
+        )
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in services.EDITABLE_FIELDS}
@@ -166,6 +187,91 @@ class ProductAdmin(TenantAdmin):
                 product=product, delta=10, reason=f"admin restock by {request.user}", actor=request.user
             ),
             "Stock added to {count} product(s).",
+        )
+
+
+class ProductImageAddForm(forms.ModelForm):
+    """An upload: the product, the file, alt text and a place; the service checks and stores it."""
+
+    # Not the model's field: empty means "last", which the service decides (the model has no "empty").
+    place = forms.IntegerField(
+        label="Position", required=False, min_value=0, max_value=MAX_IMAGES, help_text="0 first; empty: last."
+    )
+
+    class Meta:
+        model = ProductImage
+        fields = ("product", "file", "alt", "place")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].required = True
+        self.fields["file"].help_text = "JPEG, PNG, WebP or GIF (judged by its content)."
+
+
+@admin.register(ProductImage)
+class ProductImageAdmin(TenantAdmin):
+    """Product images: uploaded, listed, reordered, re-described and deleted through the same services as
+    REST (``apps.catalog.images``): the same content checks, limit and roles, files removed after commit."""
+
+    list_display = ("thumbnail", "product", "organization", "position", "alt", "content_type", "size_bytes")
+    list_select_related = ("product", "organization")
+    list_filter = ("organization",)
+    search_fields = ("product__name", "alt")
+    ordering = ("product", "position")
+    fields = ("product", "thumbnail", "link", "alt", "position", "width", "height", "content_type", "size_bytes")
+    readonly_fields = ("product", "thumbnail", "link", "width", "height", "content_type", "size_bytes")
+    actions = ("delete_through_service",)
+
+    @admin.display(description="image")
+    def thumbnail(self, obj):
+        return format_html('<img src="{}" alt="{}" style="max-height:80px;max-width:120px">', obj.url, obj.alt)
+
+    @admin.display(description="URL")
+    def link(self, obj):
+        return format_html('<a href="{}">{}</a>', obj.url, obj.url)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:  # adding: an upload
+            kwargs["form"] = ProductImageAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ProductImageAddForm.Meta.fields if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "product":  # the staff member's organizations' live products
+            kwargs["queryset"] = self.scope(request, Product.objects.alive().select_related("organization"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # through the action: the service removes the file after commit
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            image = images.product_image_add(
+                product=form.cleaned_data["product"],
+                upload=form.cleaned_data["file"],
+                alt=form.cleaned_data.get("alt") or "",
+                position=form.cleaned_data.get("place"),
+                actor=request.user,
+            )
+            obj.__dict__.update({k: v for k, v in image.__dict__.items() if k != "_state"})
+            obj._state.adding = False
+            return
+        data = {name: form.cleaned_data[name] for name in ("alt", "position") if name in form.changed_data}
+        if data:
+            images.product_image_update(image=obj, data=data, actor=request.user)
+
+    @admin.action(description="Delete (removes the file)")
+    def delete_through_service(self, request, queryset):
+        self.run_service(
+            request,
+            list(queryset.select_related("product__organization")),
+            lambda image: images.product_image_delete(image=image, actor=request.user),
+            "{count} image(s) deleted.",
         )
 
 

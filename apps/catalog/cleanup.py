@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from apps.catalog.images import product_images_purge_files
 from apps.catalog.models import Product
 from apps.jobs.housekeeping import cleanup_step
 
@@ -13,5 +15,8 @@ from apps.jobs.housekeeping import cleanup_step
 def soft_deleted_products() -> int:
     cutoff = timezone.now() - timedelta(days=settings.SOFT_DELETE_RETENTION_DAYS)
     # Their variants go with them (cascade); the step counts products.
-    _, deleted = Product.objects.filter(deleted_at__lt=cutoff).delete()
+    purged = Product.objects.filter(deleted_at__lt=cutoff)
+    with transaction.atomic():
+        product_images_purge_files(products=purged)  # any stored file left: removed once the purge commits
+        _, deleted = purged.delete()
     return deleted.get(Product._meta.label, 0)

@@ -83,7 +83,9 @@ class Product(BaseModel):
     compare_at_price_cents = models.BigIntegerField(null=True, blank=True)
     barcode = models.CharField(max_length=64, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
-    images = models.JSONField(default=list, blank=True)
+    # Read-only: the product's images in order, [{id, url, width, height, alt, position}], kept by
+    # apps.catalog.images in the same transaction as the ProductImage rows (reads never join them).
+    images = models.JSONField(default=list, blank=True, editable=False)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
     # Approved reviews only, kept by the reviews services in the same transaction as the review.
     rating_count = models.PositiveIntegerField(default=0, editable=False)
@@ -259,3 +261,60 @@ class ProductVariant(BaseModel):
         if self.price_cents is not None:
             return self.price_cents
         return (product or self.product).price_cents
+
+
+# --- product images (issue 16) ----------------------------------------------------------------------
+
+# What an uploaded image may be, by the format Pillow reads from its bytes (never its name or declared type).
+IMAGE_FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+    "GIF": ("image/gif", "gif"),
+}
+_EXTENSIONS = dict(IMAGE_FORMATS.values())
+
+
+def product_image_path(instance: "ProductImage", filename: str) -> str:
+    """``products/<organization>/<product>/<image id>.<extension of the detected format>``: no client-chosen name."""
+    extension = _EXTENSIONS.get(instance.content_type, "bin")
+    return f"products/{instance.organization_id}/{instance.product_id}/{instance.id}.{extension}"
+
+
+class ProductImage(BaseModel):
+    """One image of a product: an uploaded file in the default storage, or (images given as URLs before uploads
+    existed, kept by migration 0007) an external URL and no file.
+
+    Written only by ``apps.catalog.images``, which keeps the product's ``images`` list (what every read shows)
+    equal to these rows in the same transaction.
+    """
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="product_images"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="image_set")
+    file = models.FileField(upload_to=product_image_path, max_length=255, blank=True)
+    external_url = models.URLField(max_length=500, blank=True, help_text="An image given as a URL (no file).")
+    position = models.PositiveSmallIntegerField(default=0, help_text="0 first; positions are 0..n-1.")
+    alt = models.CharField(max_length=200, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=32, blank=True)
+    size_bytes = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["product", "position", "created_at"]
+        indexes = [models.Index(fields=["product", "position"], name="product_image_position_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(file="") | ~models.Q(external_url=""), name="catalog_product_image_has_source"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.file.name or self.external_url
+
+    @property
+    def url(self) -> str:
+        """Where the image is read: the storage's URL of its file, or its external URL."""
+        return self.file.url if self.file else self.external_url

@@ -19,9 +19,10 @@ from django.db import connection
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 
-from apps.catalog.models import Category, Product, ProductVariant
+from apps.catalog.models import Category, Product, ProductImage, ProductVariant
 from apps.core.exceptions import NotFound
 from apps.organizations.models import Organization
+from apps.organizations.policies import permission_require
 from apps.organizations.selectors import scope_to_organization
 
 # Below this trigram similarity a name is not considered a typo of the query.
@@ -254,3 +255,29 @@ def category_is_empty(*, category: Category) -> bool:
     """No child category and no (non-deleted) product: what a delete requires."""
     has_children = Category.objects.filter(parent_path=category.path).exists()
     return not has_children and not Product.objects.alive().filter(category=category).exists()
+
+
+# --- product images (issue 16) ------------------------------------------------------------------------
+
+
+def product_images(*, product: Product) -> QuerySet[ProductImage]:
+    """A product's images in order (one query)."""
+    return ProductImage.objects.filter(product=product).order_by("position", "created_at", "id")
+
+
+def product_images_for_member(
+    *, product: Product, actor: Any, permissions: frozenset[str] | None = None
+) -> QuerySet[ProductImage]:
+    """The images with their file facts: members of the product's organization (``view_products``)."""
+    permission_require(user=actor, organization=product.organization, perm="view_products", permissions=permissions)
+    return product_images(product=product)
+
+
+def product_image_get_for_change(*, user: Any, product_id: uuid.UUID | str, image_id: uuid.UUID | str) -> ProductImage:
+    """An image of a product of one of the user's organizations, or NotFound; the role is the service's call."""
+    product = product_get_for_change(user=user, product_id=product_id)
+    image = ProductImage.objects.filter(product=product, pk=image_id).first()
+    if image is None:
+        raise NotFound("Image not found.")
+    image.product = product  # with its organization: the permission check reads no more
+    return image

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from apps.catalog.models import MAX_IMAGES, Product, ProductVariant, rating_average
+from apps.catalog.models import MAX_IMAGES, Product, ProductImage, ProductVariant, rating_average
 from apps.catalog.services import BULK_FIELDS, BULK_MAX
 
 # Seen only by members of the product's organization.
@@ -83,8 +83,28 @@ class VariantWriteSerializer(serializers.Serializer):
     is_default = serializers.BooleanField(required=False, help_text="true: make it the product's default.")
 
 
+class ProductImageEntrySerializer(serializers.Serializer):
+    """One of a product's images as every product read shows it (the product's ``images`` list)."""
+
+    id = serializers.UUIDField(help_text="The image; `products/{id}/images/{image_id}/` changes or deletes it.")
+    url = serializers.CharField(
+        help_text="Where to fetch it: the storage's URL (`/media/...` on the local filesystem, relative to the "
+        "API's host; the bucket's or its custom domain's with S3), or an image URL given before uploads existed."
+    )
+    width = serializers.IntegerField(allow_null=True, help_text="Pixels; null for an image given as a URL.")
+    height = serializers.IntegerField(allow_null=True, help_text="Pixels; null for an image given as a URL.")
+    alt = serializers.CharField(allow_blank=True)
+    position = serializers.IntegerField(help_text="0 first.")
+
+
 class ProductOutputSerializer(serializers.ModelSerializer):
     """A product as the reader may see it: stock figures only for members of its organization."""
+
+    images = ProductImageEntrySerializer(
+        many=True,
+        read_only=True,
+        help_text=f"In order, at most {MAX_IMAGES}; written by uploads only (`POST products/{{id}}/images/`).",
+    )
 
     organization = serializers.UUIDField(source="organization_id", read_only=True)
     category = serializers.UUIDField(source="category_id", read_only=True, allow_null=True)
@@ -167,7 +187,6 @@ class ProductWriteSerializer(serializers.Serializer):
     inventory_quantity = serializers.IntegerField(required=False, min_value=-(10**9), max_value=10**9)
     allow_backorder = serializers.BooleanField(required=False)
     attributes = serializers.DictField(required=False)
-    images = serializers.ListField(child=serializers.URLField(max_length=500), required=False, max_length=MAX_IMAGES)
     category = serializers.UUIDField(
         required=False, allow_null=True, help_text="A category of the product's organization; null for none."
     )
@@ -346,3 +365,41 @@ class CategoryCreateSerializer(CategoryWriteSerializer):
 
 class CategoryMoveSerializer(serializers.Serializer):
     parent = serializers.UUIDField(allow_null=True, help_text="The new parent (same organization); null: a root.")  # type: ignore[assignment]  # a field named like DRF's Field.parent
+
+
+# --- product images (issue 16) ------------------------------------------------------------------------
+
+
+class ProductImageOutputSerializer(serializers.ModelSerializer):
+    """An image as the product's members manage it (what the product's ``images`` shows, and its file facts)."""
+
+    url = serializers.CharField(read_only=True, help_text="As in the product's `images`.")
+    width = serializers.IntegerField(read_only=True, allow_null=True)
+    height = serializers.IntegerField(read_only=True, allow_null=True)
+    content_type = serializers.CharField(
+        read_only=True, help_text="Detected from the content; empty for an image given as a URL."
+    )
+    size_bytes = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ProductImage
+        fields = ("id", "url", "width", "height", "alt", "position", "content_type", "size_bytes", "created_at")
+        read_only_fields = fields
+
+
+class ProductImageUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="JPEG, PNG, WebP or GIF, judged by its content (not its name or type); size and dimensions "
+        "limited by PRODUCT_IMAGE_MAX_BYTES and PRODUCT_IMAGE_MAX_DIMENSION."
+    )
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    position = serializers.IntegerField(
+        min_value=0, max_value=MAX_IMAGES, required=False, help_text="0 first; default: last."
+    )
+
+
+class ProductImageChangeSerializer(serializers.Serializer):
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    position = serializers.IntegerField(
+        min_value=0, max_value=MAX_IMAGES, required=False, help_text="Move it here; the others make room."
+    )

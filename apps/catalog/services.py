@@ -23,6 +23,7 @@ from django.utils.text import slugify
 from apps.audit.services import record, record_and_publish
 from apps.catalog import cache as catalog_cache
 from apps.catalog.errors import InsufficientStock
+from apps.catalog.images import product_images_discard
 from apps.catalog.models import Category, Product, ProductVariant
 from apps.catalog.selectors import category_is_empty, product_count
 from apps.core.events import publish_event
@@ -34,7 +35,8 @@ from apps.entitlements import limit_lock as plan_limit_lock
 from apps.organizations.models import Organization
 from apps.organizations.policies import permission_require
 
-# Fields a client may set on create / change afterwards (never organization, ids, times, search vector).
+# Fields a client may set on create / change afterwards (never organization, ids, times, search vector;
+# never images: uploads only, through apps.catalog.images).
 PRODUCT_FIELDS = (
     "name",
     "slug",
@@ -44,7 +46,6 @@ PRODUCT_FIELDS = (
     "compare_at_price_cents",
     "barcode",
     "attributes",
-    "images",
     "seo_title",
     "seo_description",
 )
@@ -395,6 +396,7 @@ def product_delete(*, product: Product, actor: Any = None, permissions: frozense
         product.save(update_fields=["deleted_at", "updated_at"])
         # Its variants go with it: their SKUs are free again.
         ProductVariant.objects.filter(product=product).update(deleted_at=product.deleted_at)
+        product_images_discard(product=product)  # issue 16: rows now, stored files once this commits
         record(
             action="product.deleted",
             resource_type="product",

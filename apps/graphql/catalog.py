@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from apps.catalog import images as catalog_images
 from apps.catalog import selectors, services
 from apps.catalog.filters import ProductFilter
 from apps.catalog.models import Category, Product, ProductVariant
@@ -84,6 +85,19 @@ class CategoryType:
     def get_queryset(cls, queryset: QuerySet[Category], info: Info, **kwargs: Any) -> QuerySet[Category]:
         # Whatever the path (the list, a product's category): categories of live organizations.
         return queryset.filter(organization__deleted_at__isnull=True)
+
+
+@strawberry.type(
+    name="ProductImage",
+    description="One of a product's images, in order (uploads are REST-only: `POST /api/v1/products/{id}/images/`).",
+)
+class ProductImageType:
+    id: UUID
+    url: str = strawberry.field(description="The file's URL in the storage (`/media/...` if local), or the URL given.")
+    width: int | None = strawberry.field(description="Pixels; null for an image given as a URL.")
+    height: int | None = strawberry.field(description="Pixels; null for an image given as a URL.")
+    alt: str
+    position: int = strawberry.field(description="0 first.")
 
 
 def _member(root: Product | ProductVariant, info: Info) -> bool:
@@ -171,7 +185,6 @@ class ProductType:
     currency: str
     compare_at_price_cents: BigInt | None
     attributes: JSON
-    images: list[str]
     seo_title: str
     seo_description: str
     status: ProductStatus
@@ -199,6 +212,20 @@ class ProductType:
     @strawberry_django.field(only=["organization_id"])
     def organization_id(self, root: Product) -> UUID:
         return root.organization_id
+
+    @strawberry_django.field(only=["images"], description="In order; read from the product itself (no join).")
+    def images(self, root: Product) -> list[ProductImageType]:
+        return [
+            ProductImageType(
+                id=UUID(entry["id"]),
+                url=entry["url"],
+                width=entry.get("width"),
+                height=entry.get("height"),
+                alt=entry.get("alt", ""),
+                position=entry["position"],
+            )
+            for entry in root.images
+        ]
 
     @strawberry_django.field(annotate={"default_sku": _DEFAULT_SKU}, description="The default variant's SKU.")
     def sku(self, root: Product) -> str:
@@ -260,7 +287,6 @@ class ProductFieldsInput:
     inventory_quantity: int | None = strawberry.UNSET
     allow_backorder: bool | None = strawberry.UNSET
     attributes: JSON | None = strawberry.UNSET
-    images: list[str] | None = strawberry.UNSET
     category_id: UUID | None = strawberry.field(
         default=strawberry.UNSET, description="A category of the product's organization; null for none."
     )
@@ -492,6 +518,22 @@ class CatalogMutation:
         product, caller = _for_change(info, id)
         services.product_delete(product=product, **caller)
         return product.pk
+
+    @strawberry.mutation(
+        description="Delete one of a product's images (change_products); its file is removed once this commits. "
+        "Uploads are REST-only. Returns the product."
+    )
+    def delete_product_image(self, info: Info, product_id: UUID, image_id: UUID) -> ProductType | None:
+        context = context_of(info)
+        image = selectors.product_image_get_for_change(
+            user=context.require_user(), product_id=product_id, image_id=image_id
+        )
+        context.member_access_require(image.product.organization)
+        catalog_images.product_image_delete(
+            image=image, actor=context.user, permissions=context.permissions(image.product.organization)
+        )
+        queryset = selectors.visible_products(user=context.user, member_of=context.member_of).filter(pk=product_id)
+        return get_one(queryset, info, message="Product not found.")  # type: ignore[return-value]
 
     @strawberry.mutation(
         description="Change status, prices or inventory flags of up to 100 products at once, all or nothing "

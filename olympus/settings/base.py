@@ -206,11 +206,42 @@ USE_TZ = True
 # --- static --------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"
+WHITENOISE_USE_FINDERS = True
+
+# --- media: uploaded files (product images, issue 16) ---------------------------------
+# The local filesystem by default (served under MEDIA_URL by `make run`); an S3-compatible
+# bucket when AWS_STORAGE_BUCKET_NAME is set (docs/configuration.md#media-storage). The URLs
+# of product images are stored with the product (its `images` list): they must not expire,
+# so S3 URLs are never signed: the bucket (or AWS_S3_CUSTOM_DOMAIN in front of it) serves
+# the objects publicly.
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+MEDIA_ROOT = env.path(
+    "MEDIA_ROOT", default=Path(env.str("OLYMPUS_DATA_DIR", default=str(BASE_DIR / ".data"))) / "media"
+)
+MEDIA_S3_BUCKET = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+MEDIA_S3_OPTIONS: dict[str, Any] = {
+    "bucket_name": MEDIA_S3_BUCKET,
+    "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+    "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+    # Unset: boto3's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, an instance role, ...).
+    "access_key": env.str("AWS_S3_ACCESS_KEY_ID", default="") or None,
+    "secret_key": env.str("AWS_S3_SECRET_ACCESS_KEY", default="") or None,
+    "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+    "location": env.str("AWS_LOCATION", default=""),
+    "querystring_auth": False,
+    "file_overwrite": False,
+}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": (
+        {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": MEDIA_S3_OPTIONS}
+        if MEDIA_S3_BUCKET
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    ),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
+# Product images: largest file accepted, and largest width or height in pixels (413 / 400 beyond).
+PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_DIMENSION = env.int("PRODUCT_IMAGE_MAX_DIMENSION", default=6000)
 
 # --- email -------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")

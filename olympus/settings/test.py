@@ -5,6 +5,8 @@ Redis database so a running ``make run`` never picks up the tests' tasks.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 from olympus.service_urls import redis_url
 
@@ -68,3 +70,7 @@ CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT
 # Likewise a new PostgreSQL backend may take a while to start on a loaded machine.
 DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=10)
+
+# Product images (issue 16): each worker stores uploads under its own temporary directory, never
+# in the checkout's .data/media; the S3 tests point a storage at their own moto server.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / f"olympus-test-media-{_worker}"
