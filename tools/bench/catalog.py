@@ -30,7 +30,7 @@ def bare_product_list(request: HttpRequest) -> JsonResponse:
         .filter(organization__slug=request.GET["organization"], organization__deleted_at__isnull=True)
         .order_by("-created_at", "-id")
         # Each row with its variants, as the page shows them (one JSON array per row, in the same query).
-        .values(*(f.attname for f in Product._meta.concrete_fields), variants=VARIANTS_JSON)[:100]
+        .values(*(f.attname for f in Product._meta.concrete_fields), variants_json=VARIANTS_JSON)[:100]
     )
     return JsonResponse({"results": rows})
 
