@@ -199,9 +199,14 @@ def variant_get(*, product: Product, variant_id: uuid.UUID | str) -> ProductVari
     return variant
 
 
-def product_exists_in(organization_id: uuid.UUID, product_id: uuid.UUID) -> bool:
-    """A live product of the organization (to tell "name a variant" from "no such product")."""
-    return Product.objects.alive().filter(organization_id=organization_id, pk=product_id).exists()
+def products_existing_in(organization_id: uuid.UUID, product_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``product_ids`` are live products of the organization, in one query (to tell "name a variant"
+    from "no such product")."""
+    if not product_ids:
+        return set()
+    return set(
+        Product.objects.alive().filter(organization_id=organization_id, pk__in=product_ids).values_list("pk", flat=True)
+    )
 
 
 # --- categories ------------------------------------------------------------------------------------

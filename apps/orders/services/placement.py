@@ -18,7 +18,7 @@ from django.db.models.expressions import RawSQL
 from apps.accounts.models import User
 from apps.audit.services import audit_entry
 from apps.catalog.models import Product
-from apps.catalog.selectors import VariantForSale, product_exists_in, variants_for_sale
+from apps.catalog.selectors import VariantForSale, products_existing_in, variants_for_sale
 from apps.catalog.services import stock_reserved
 from apps.core.db import CompiledInsert, jsonb_with, pipeline
 from apps.core.events import relay_after_commit
@@ -120,9 +120,13 @@ def _sellable_variants(
     variants: dict[uuid.UUID, VariantForSale] = {}
     unavailable: list[str] = []
     ambiguous: list[str] = []
+    # Product lines matched by no single variant: the products that exist have several (one query for all).
+    several = products_existing_in(
+        organization.pk, [ref for kind, ref in lines if kind == "product" and ref not in by_product]
+    )
     for (kind, ref), quantity in lines.items():
         variant = (by_variant if kind == "variant" else by_product).get(ref)
-        if variant is None and kind == "product" and product_exists_in(organization.pk, ref):
+        if variant is None and kind == "product" and ref in several:
             ambiguous.append(f"Product {ref} has several variants: order one of them (`variant`).")
             continue
         if variant is None or variant.status != Product.Status.ACTIVE:

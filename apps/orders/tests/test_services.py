@@ -1,5 +1,7 @@
 """Placement and lifecycle rules, called through the services."""
 
+import uuid
+
 import pytest
 from django.core import mail
 from django.utils import timezone
@@ -526,6 +528,33 @@ def test_a_product_with_several_variants_must_be_ordered_by_variant(organization
         )
     assert error.value.code == "VARIANT_REQUIRED"
     assert str(tee.pk) in error.value.details["items"][0]
+
+
+def test_lines_naming_products_with_several_variants_are_all_reported_with_constant_queries(organization, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.catalog.tests.factories import VariantFactory
+
+    products = [ProductFactory(organization=organization) for _ in range(3)]
+    for product in products:
+        VariantFactory(product=product)
+    unknown = uuid.uuid4()
+
+    def place(lines):
+        with CaptureQueriesContext(connection) as queries, pytest.raises(ValidationError) as error:
+            services.order_place(user=user, organization=organization, items=lines, shipping_address=ADDRESS)
+        return error.value, len(queries)
+
+    one, one_queries = place([{"product": products[0].pk, "quantity": 1}])
+    every, every_queries = place(
+        [{"product": p.pk, "quantity": 1} for p in products] + [{"product": unknown, "quantity": 1}]
+    )
+
+    assert one.code == every.code == "VARIANT_REQUIRED"
+    assert [str(p.pk) in line for p, line in zip(products, every.details["items"], strict=False)] == [True] * 3
+    assert f"Product {unknown} is not available" in every.details["items"][3]
+    assert every_queries == one_queries  # one question for every ambiguous line, not one per line
 
 
 def test_another_organizations_variant_is_not_available(organization, other_organization, user):
