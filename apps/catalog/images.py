@@ -22,7 +22,6 @@ This module imports nothing from ``apps.catalog.services`` (which calls
 from __future__ import annotations
 
 import logging
-import uuid
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,12 +35,13 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from apps.audit.services import record
-from apps.catalog import cache as catalog_cache
+from apps.catalog._common import authorize as _authorize
+from apps.catalog._common import invalidate_after_commit as _after_commit_invalidate
+from apps.catalog._common import locked_product as _locked
 from apps.catalog.errors import ImageTooLarge
 from apps.catalog.models import IMAGE_FORMATS, MAX_IMAGES, Product, ProductImage
 from apps.core.events import publish_event
 from apps.core.exceptions import Conflict, NotFound, ValidationError
-from apps.organizations.policies import permission_require
 
 logger = logging.getLogger("olympus.catalog.images")
 
@@ -106,19 +106,6 @@ def image_inspect(upload: Any) -> ImageFacts:
 # --- helpers -----------------------------------------------------------------------------------------
 
 
-def _authorize(actor: Any, product: Product, perm: str, permissions: frozenset[str] | None) -> None:
-    """The acting user needs ``perm`` on the product's organization; ``actor=None`` is the platform itself."""
-    if actor is not None:
-        permission_require(user=actor, organization=product.organization, perm=perm, permissions=permissions)
-
-
-def _locked(product_id: uuid.UUID) -> Product:
-    product = Product.objects.alive().select_for_update().filter(pk=product_id).first()
-    if product is None:
-        raise NotFound("Product not found.")
-    return product
-
-
 def image_entry(image: ProductImage) -> dict[str, Any]:
     """One element of ``Product.images`` (and of GraphQL's ``Product.images``)."""
     return {
@@ -166,8 +153,7 @@ def _announce(product: Product, action: str, *, old: Any = None, new: Any = None
         organization_id=product.organization_id,
         payload={"product_id": str(product.id), "fields": ["images"]},
     )
-    organization_id = product.organization_id
-    transaction.on_commit(lambda: catalog_cache.bump_after_commit(organization_id))
+    _after_commit_invalidate(product.organization_id)
 
 
 def _delete_files_after_commit(names: Iterable[str]) -> None:
@@ -207,7 +193,7 @@ def product_image_add(
     The content is checked before anything is stored; the file is stored under
     the product's row lock, and removed again if the transaction fails in here.
     """
-    _authorize(actor, product, "change_products", permissions)
+    _authorize(actor, product.organization, "change_products", permissions)
     if len(alt) > ALT_MAX_LENGTH:
         raise ValidationError(details={"alt": [f"At most {ALT_MAX_LENGTH} characters."]})
     facts = image_inspect(upload)
@@ -247,7 +233,7 @@ def product_image_update(
     *, image: ProductImage, data: Mapping[str, Any], actor: Any = None, permissions: frozenset[str] | None = None
 ) -> ProductImage:
     """Change an image's ``alt`` text or ``position`` (the others move to make room) (``change_products``)."""
-    _authorize(actor, image.product, "change_products", permissions)
+    _authorize(actor, image.product.organization, "change_products", permissions)
     if len(data.get("alt") or "") > ALT_MAX_LENGTH:
         raise ValidationError(details={"alt": [f"At most {ALT_MAX_LENGTH} characters."]})
     with transaction.atomic():
@@ -271,7 +257,7 @@ def product_image_update(
 
 def product_image_delete(*, image: ProductImage, actor: Any = None, permissions: frozenset[str] | None = None) -> None:
     """Delete an image (``change_products``); its file goes once the deletion commits."""
-    _authorize(actor, image.product, "change_products", permissions)
+    _authorize(actor, image.product.organization, "change_products", permissions)
     with transaction.atomic():
         product = _locked(image.product_id)
         images = _ordered(product)

@@ -21,7 +21,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.audit.services import record, record_and_publish
-from apps.catalog import cache as catalog_cache
+from apps.catalog._common import authorize as _authorize
+from apps.catalog._common import invalidate_after_commit as _after_commit_invalidate
+from apps.catalog._common import locked_product as _locked
 from apps.catalog.errors import InsufficientStock
 from apps.catalog.images import product_images_discard
 from apps.catalog.models import Category, Product, ProductVariant
@@ -33,7 +35,6 @@ from apps.entitlements import Limit
 from apps.entitlements import limit_check as plan_limit_check
 from apps.entitlements import limit_lock as plan_limit_lock
 from apps.organizations.models import Organization
-from apps.organizations.policies import permission_require
 
 # Fields a client may set on create / change afterwards (never organization, ids, times, search vector;
 # never images: uploads only, through apps.catalog.images).
@@ -80,10 +81,6 @@ class MultipleVariants(ValidationError):
 
 def _snapshot(product: Product) -> dict[str, Any]:
     return model_to_dict(product, fields=AUDITED_FIELDS)
-
-
-def _after_commit_invalidate(organization_id: uuid.UUID) -> None:
-    transaction.on_commit(lambda: catalog_cache.bump_after_commit(organization_id))
 
 
 def _unique_slug(organization: Organization, name: str, *, exclude: uuid.UUID | None = None) -> str:
@@ -182,17 +179,6 @@ def _event(product: Product, event_type: str, **payload: Any) -> None:
     )
 
 
-def _authorize(
-    actor: Any, organization: Organization | uuid.UUID, perm: str, permissions: frozenset[str] | None
-) -> None:
-    """The acting user needs ``perm`` on the organization (every door); ``actor=None`` is the platform itself."""
-    if actor is None:
-        return
-    if permissions is None and not isinstance(organization, Organization):
-        organization = Organization.objects.get(pk=organization)
-    permission_require(user=actor, organization=organization, perm=perm, permissions=permissions)  # type: ignore[arg-type]
-
-
 def product_create(
     *,
     organization: Organization,
@@ -235,13 +221,6 @@ def product_create(
         )
         _event(product, "product.created")
         _after_commit_invalidate(organization.id)
-    return product
-
-
-def _locked(product_id: uuid.UUID | str) -> Product:
-    product = Product.objects.alive().select_for_update().filter(pk=product_id).first()
-    if product is None:
-        raise NotFound("Product not found.")
     return product
 
 
