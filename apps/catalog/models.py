@@ -1,3 +1,5 @@
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
@@ -54,8 +56,11 @@ class Category(MP_Node, BaseModel):
 
 
 def rating_average(rating_sum: int, rating_count: int) -> float | None:
-    """The mean of the approved ratings, to two decimals; None without any."""
-    return round(rating_sum / rating_count, 2) if rating_count else None
+    """The mean of the approved ratings, to two decimals rounded half up (as SQL's ``round`` of a numeric,
+    which the product list uses); None without any."""
+    if not rating_count:
+        return None
+    return float((Decimal(rating_sum) / Decimal(rating_count)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 class ProductQuerySet(models.QuerySet["Product"]):

@@ -1,15 +1,12 @@
-import json
 import re
-from datetime import UTC
 
 from django.db.models import TextField
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from apps.catalog.models import MAX_IMAGES, Product, ProductImage, ProductVariant, rating_average
+from apps.catalog.models import MAX_IMAGES, Product, ProductImage, ProductVariant
 from apps.catalog.services import BULK_FIELDS, BULK_MAX
 
 # Seen only by members of the product's organization.
@@ -239,91 +236,109 @@ class BulkUpdateSerializer(serializers.Serializer):
 
 
 # --- the list's fast path -------------------------------------------------------------
-# A page of 100 rows through ModelSerializer costs more than the query itself; the list
-# reads `.values()` rows and turns them into the same JSON as ProductOutputSerializer
-# (a test holds the two equal). The JSON columns are read as text and copied into the
-# page as they are: never decoded into Python and encoded again.
-RAW_JSON_FIELDS = ("attributes", "images")
-# The product's figures computed from its variants (one JSON array per row, in the list's own query).
-VARIANT_SUMMARY = ("sku", "track_inventory", "inventory_quantity", "allow_backorder")
-VARIANTS_JSON = RawSQL(  # noqa: S611 - a constant statement
-    "SELECT COALESCE(json_agg(json_build_object('id', v.id, 'product', v.product_id, 'sku', v.sku, "
-    "'option_values', v.option_values, 'price_cents', v.price_cents, "
-    "'compare_at_price_cents', v.compare_at_price_cents, 'track_inventory', v.track_inventory, "
-    "'inventory_quantity', v.inventory_quantity, 'allow_backorder', v.allow_backorder, 'position', v.position, "
-    "'is_default', v.is_default) ORDER BY v.position, v.created_at, v.id), '[]')::text "
-    'FROM catalog_productvariant v WHERE v.product_id = "catalog_product"."id"',
-    [],
-    output_field=TextField(),
-)
-ROW_FIELDS = tuple(
-    name
-    for name in ProductOutputSerializer.Meta.fields
-    if name
-    not in {"organization", "category", "in_stock", "rating_average", "variants", *RAW_JSON_FIELDS, *VARIANT_SUMMARY}
-) + ("organization_id", "category_id", "rating_sum")
-_MEMBER_VIEW = tuple(ProductOutputSerializer.Meta.fields)
-_PUBLIC_VIEW = tuple(name for name in _MEMBER_VIEW if name not in MEMBER_ONLY_FIELDS)
-_VARIANT_MEMBER_VIEW = tuple(VariantOutputSerializer.Meta.fields)
-_VARIANT_PUBLIC_VIEW = tuple(name for name in _VARIANT_MEMBER_VIEW if name not in VARIANT_MEMBER_ONLY_FIELDS)
-_RAW = re.compile(rb'"\\u0000(\d+)\\u0000"')
+# A page of 100 rows through ModelSerializer costs more than the query itself, and so does
+# shaping `.values()` rows in Python: PostgreSQL writes each row's JSON (the same as
+# ProductOutputSerializer's; a test holds the two equal, another every rating average) in the
+# list's own query, and the page splices that text in as it is. Python touches only the
+# cursor's position fields.
+_PRODUCT = '"catalog_product"'
 
 
-def row_values(queryset):
-    """The page's rows: ``values()`` of the output fields, the JSON columns as their text."""
-    names = [*ROW_FIELDS, *(["rank"] if "rank" in queryset.query.annotations else [])]
-    return queryset.values(
-        *names,
-        **{f"{name}_json": Cast(name, TextField()) for name in RAW_JSON_FIELDS},
-        variants_json=VARIANTS_JSON,
+def _iso_sql(column: str) -> str:
+    """DRF's DateTimeField text in SQL: UTC, microseconds when there are any, "Z"."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_trunc('second', {column}) = {column} "
+        f"THEN '' ELSE to_char({utc}, '.US') END || 'Z'"
     )
 
 
-def _iso(value) -> str | None:
-    # DRF's DateTimeField output (UTC, "Z" suffix) without its per-call timezone dance.
-    if value is None:
-        return None
-    text = (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+def _json_object(pairs: dict[str, str], *, without: tuple[str, ...] = ()) -> str:
+    return "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs.items() if k not in without) + ")"
 
 
-def represent_rows(rows, member_of, fragments: list[str]) -> list[dict]:
-    """Rows of :func:`row_values` in the API shape; the JSON columns become placeholders for :func:`render_page`."""
+_VARIANT_SQL = {
+    "id": "v.id",
+    "product": "v.product_id",
+    "sku": "v.sku",
+    "option_values": "v.option_values",
+    "price_cents": "v.price_cents",
+    "compare_at_price_cents": "v.compare_at_price_cents",
+    "effective_price_cents": f"COALESCE(v.price_cents, {_PRODUCT}.price_cents)",
+    "track_inventory": "v.track_inventory",
+    "inventory_quantity": "v.inventory_quantity",
+    "allow_backorder": "v.allow_backorder",
+    "in_stock": "(NOT v.track_inventory OR v.allow_backorder OR v.inventory_quantity > 0)",  # ProductVariant.in_stock
+    "position": "v.position",
+    "is_default": "v.is_default",
+}
+_VARIANT_ORDER = "v.position, v.created_at, v.id"  # ProductVariant.Meta.ordering within a product
+
+
+def _product_sql(*, member: bool) -> dict[str, str]:
+    variant = _json_object(_VARIANT_SQL, without=() if member else VARIANT_MEMBER_ONLY_FIELDS)
+    return {
+        "id": f"{_PRODUCT}.id",
+        "organization": f"{_PRODUCT}.organization_id",
+        "name": f"{_PRODUCT}.name",
+        "slug": f"{_PRODUCT}.slug",
+        "description": f"{_PRODUCT}.description",
+        "price_cents": f"{_PRODUCT}.price_cents",
+        "currency": f"{_PRODUCT}.currency",
+        "compare_at_price_cents": f"{_PRODUCT}.compare_at_price_cents",
+        # Product.default_variant: the first default in the variants' order, else the first variant.
+        "sku": f"COALESCE((array_agg(v.sku ORDER BY v.is_default DESC, {_VARIANT_ORDER}))[1], '')",
+        "barcode": f"{_PRODUCT}.barcode",
+        "track_inventory": "COALESCE(bool_or(v.track_inventory), FALSE)",
+        "inventory_quantity": "COALESCE(sum(v.inventory_quantity) FILTER (WHERE v.track_inventory), 0)",
+        "allow_backorder": "COALESCE(bool_or(v.allow_backorder), FALSE)",
+        "in_stock": f"COALESCE(bool_or({_VARIANT_SQL['in_stock']}), FALSE)",
+        "attributes": f"{_PRODUCT}.attributes",
+        "images": f"{_PRODUCT}.images",
+        "category": f"{_PRODUCT}.category_id",
+        # models.rating_average: half up to two decimals.
+        "rating_average": f"CASE WHEN {_PRODUCT}.rating_count > 0 "
+        f"THEN round({_PRODUCT}.rating_sum::numeric / {_PRODUCT}.rating_count, 2)::float8 END",
+        "rating_count": f"{_PRODUCT}.rating_count",
+        "seo_title": f"{_PRODUCT}.seo_title",
+        "seo_description": f"{_PRODUCT}.seo_description",
+        "status": f"{_PRODUCT}.status",
+        "published_at": _iso_sql(f"{_PRODUCT}.published_at"),
+        "created_at": _iso_sql(f"{_PRODUCT}.created_at"),
+        "updated_at": _iso_sql(f"{_PRODUCT}.updated_at"),
+        "variants": f"COALESCE(json_agg({variant} ORDER BY {_VARIANT_ORDER}), '[]'::json)",
+    }
+
+
+def _row_json_sql() -> str:
+    member, public = _product_sql(member=True), _product_sql(member=False)
+    assert list(member) == list(ProductOutputSerializer.Meta.fields)  # noqa: S101 - the same fields, in order
+    return (
+        f"SELECT CASE WHEN {_PRODUCT}.organization_id = ANY(%s::uuid[]) THEN {_json_object(member)} "  # noqa: S608 - built from constants
+        f"ELSE {_json_object(public, without=MEMBER_ONLY_FIELDS)} END::text "
+        f"FROM catalog_productvariant v WHERE v.product_id = {_PRODUCT}.id"
+    )
+
+
+ROW_JSON_SQL = _row_json_sql()
+# What the cursor paginator reads from a row (its ordering's first field), besides the row's JSON.
+POSITION_FIELDS = ("name", "price_cents", "created_at")
+_RAW = re.compile(rb'"\\u0000(\d+)\\u0000"')
+
+
+def row_values(queryset, member_of):
+    """The page's rows: the cursor's position fields and ``row_json``, the product as the caller may see it."""
+    names = [*POSITION_FIELDS, *(["rank"] if "rank" in queryset.query.annotations else [])]
+    member_ids = [str(organization_id) for organization_id in member_of]
+    return queryset.values(*names, row_json=RawSQL(ROW_JSON_SQL, [member_ids], output_field=TextField()))  # noqa: S611 - a constant statement
+
+
+def represent_rows(rows, fragments: list[str]) -> list[str]:
+    """Placeholders for the rows' JSON text, which :func:`render_page` splices in."""
     out = []
     for row in rows:
-        organization_id = row["organization_id"]
-        member = organization_id in member_of
-        variants = json.loads(row["variants_json"])
-        default = next((v for v in variants if v["is_default"]), variants[0] if variants else None)
-        for variant in variants:
-            variant["effective_price_cents"] = (
-                variant["price_cents"] if variant["price_cents"] is not None else row["price_cents"]
-            )
-            variant["in_stock"] = (
-                not variant["track_inventory"] or variant["allow_backorder"] or variant["inventory_quantity"] > 0
-            )
-        computed = {
-            "id": str(row["id"]),
-            "organization": str(organization_id),
-            "category": str(row["category_id"]) if row["category_id"] else None,
-            "rating_average": rating_average(row["rating_sum"], row["rating_count"]),
-            "in_stock": any(v["in_stock"] for v in variants),
-            "sku": default["sku"] if default else "",
-            "track_inventory": any(v["track_inventory"] for v in variants),
-            "inventory_quantity": sum(v["inventory_quantity"] for v in variants if v["track_inventory"]),
-            "allow_backorder": any(v["allow_backorder"] for v in variants),
-            "variants": [
-                {name: v[name] for name in (_VARIANT_MEMBER_VIEW if member else _VARIANT_PUBLIC_VIEW)} for v in variants
-            ],
-            "published_at": _iso(row["published_at"]),
-            "created_at": _iso(row["created_at"]),
-            "updated_at": _iso(row["updated_at"]),
-        }
-        for name in RAW_JSON_FIELDS:
-            computed[name] = f"\x00{len(fragments)}\x00"
-            fragments.append(row[f"{name}_json"] or "null")
-        names = _MEMBER_VIEW if member else _PUBLIC_VIEW
-        out.append({name: computed[name] if name in computed else row[name] for name in names})
+        out.append(f"\x00{len(fragments)}\x00")
+        fragments.append(row["row_json"])
     return out
 
 

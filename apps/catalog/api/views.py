@@ -133,9 +133,9 @@ class ProductViewSet(viewsets.GenericViewSet):
                 if not filterset.is_valid():
                     raise ValidationError(details=filterset.errors)
                 queryset = filterset.qs
-            page = self.paginate_queryset(row_values(self.filter_queryset(queryset)))
+            page = self.paginate_queryset(row_values(self.filter_queryset(queryset), member_of))
             fragments: list[str] = []
-            data = self.paginator.get_paginated_response(represent_rows(page, member_of, fragments)).data
+            data = self.paginator.get_paginated_response(represent_rows(page, fragments)).data
             return render_page(data, fragments)
 
         # The page is cached as rendered JSON: a hit is one Redis round trip (rate limits included).
