@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 from django.db.models import QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from apps.accounts.models import User, UserSession
+from apps.core.db import CompiledSelect
 from apps.core.exceptions import NotFound
 
 
@@ -33,10 +35,16 @@ def session_get_live(*, user: User, session_id: uuid.UUID | str) -> UserSession:
     return session
 
 
+# Every authenticated request runs it: compiled once (apps/core/db.py), the clock is the database's.
+_SESSION_FOR_AUTHENTICATION = CompiledSelect(
+    lambda session_id, user_id: UserSession.objects.select_related("user").filter(
+        id=session_id, user_id=user_id, revoked_at__isnull=True, expires_at__gt=Now()
+    ),
+    "session_id",
+    "user_id",
+)
+
+
 def session_get_for_authentication(*, user_id: uuid.UUID, session_id: uuid.UUID) -> UserSession | None:
     """The live session an access token names, with its user, in one query."""
-    return (
-        UserSession.objects.select_related("user")
-        .filter(id=session_id, user_id=user_id, revoked_at__isnull=True, expires_at__gt=timezone.now())
-        .first()
-    )
+    return _SESSION_FOR_AUTHENTICATION(session_id=session_id, user_id=user_id)

@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q,
 from django.db.models.functions import Coalesce
 
 from apps.audit.models import AuditLog
+from apps.core.db import CompiledSelect
 from apps.core.exceptions import NotFound
 from apps.orders.models import Order, OrderItem
 from apps.organizations.models import Membership, Organization
@@ -92,18 +93,23 @@ def apply_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     return queryset.filter(condition)
 
 
+# Every placement runs it: compiled once (apps/core/db.py).
+_ORGANIZATION_FOR_ORDERING = CompiledSelect(
+    lambda organization_id, user_id: Organization.objects.filter(pk=organization_id, deleted_at__isnull=True).annotate(
+        orderer_is_member=Exists(Membership.objects.filter(organization=OuterRef("pk"), user_id=user_id))
+    ),
+    "organization_id",
+    "user_id",
+)
+
+
 def organization_for_ordering(*, organization_id: uuid.UUID | str, user_id: uuid.UUID | None = None) -> Organization:
     """Any live organization takes orders from any signed-in user: NotFound only when missing or deleted.
 
     With ``user_id``, the same query tells whether that user is a member
     (``organization.orderer_is_member``: the response shows them the members' fields).
     """
-    queryset = Organization.objects.filter(pk=organization_id, deleted_at__isnull=True)
-    if user_id is not None:
-        queryset = queryset.annotate(
-            orderer_is_member=Exists(Membership.objects.filter(organization=OuterRef("pk"), user_id=user_id))
-        )
-    organization = queryset.first()
+    organization = _ORGANIZATION_FOR_ORDERING(organization_id=organization_id, user_id=user_id or uuid.UUID(int=0))
     if organization is None:
         raise NotFound("Organization not found.")
     return organization

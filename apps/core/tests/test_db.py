@@ -67,3 +67,55 @@ def test_pipelined_writes_commit_together_or_not_at_all():
         CompiledInsert(OutboxEvent(event_type="test.pipelined")).execute()
         assert OutboxEvent.objects.filter(event_type="test.pipelined").count() == 1  # a read waits for its result
     assert OutboxEvent.objects.filter(event_type="test.pipelined").count() == 1
+
+
+# --- CompiledSelect -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_compiled_select_returns_what_the_orm_would_compiling_once(monkeypatch):
+    from django.db.models import Exists, OuterRef
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from apps.core.db import CompiledSelect
+    from apps.organizations.models import Membership
+    from apps.organizations.tests.factories import MembershipFactory
+
+    first, second = MembershipFactory(), MembershipFactory()
+    lookup = CompiledSelect(
+        lambda membership_id, user_id: (
+            Membership.objects.select_related("organization", "user")
+            .filter(pk=membership_id)
+            .annotate(mine=Exists(Membership.objects.filter(pk=OuterRef("pk"), user_id=user_id)))
+        ),
+        "membership_id",
+        "user_id",
+    )
+    compiled = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k))
+    compiled_on_first_use = 0
+    for membership, user_id, mine in ((first, first.user_id, True), (second, first.user_id, False)):
+        # when: the same lookup with other values, the second given as text
+        found = lookup(membership_id=str(membership.pk), user_id=user_id)
+        # then: that row, its related rows and annotation, as the ORM builds them
+        assert found == membership
+        assert [found.role, found.organization.name, found.user.email, found.mine] == [
+            membership.role, membership.organization.name, membership.user.email, mine,
+        ]  # fmt: skip
+        assert found._state.adding is False
+        assert found._state.db == "default"
+        compiled_on_first_use = compiled_on_first_use or len(compiled)
+    assert lookup(membership_id=uuid.uuid4(), user_id=first.user_id) is None
+    assert len(compiled) == compiled_on_first_use > 0  # the query and its subquery, compiled on first use only
+
+
+def test_a_compiled_select_refuses_an_argument_its_query_does_not_use():
+    from apps.core.db import CompiledSelect
+    from apps.organizations.models import Organization
+
+    lookup = CompiledSelect(
+        lambda organization_id, unused: Organization.objects.filter(pk=organization_id), "organization_id", "unused"
+    )
+    with pytest.raises(TypeError, match="every argument"):
+        lookup(organization_id=uuid.uuid4(), unused=uuid.uuid4())
