@@ -47,4 +47,5 @@ _SESSION_FOR_AUTHENTICATION = CompiledSelect(
 
 def session_get_for_authentication(*, user_id: uuid.UUID, session_id: uuid.UUID) -> UserSession | None:
     """The live session an access token names, with its user, in one query."""
-    return _SESSION_FOR_AUTHENTICATION(session_id=session_id, user_id=user_id)
+    session: UserSession | None = _SESSION_FOR_AUTHENTICATION(session_id=session_id, user_id=user_id)
+    return session

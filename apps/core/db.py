@@ -136,7 +136,7 @@ class CompiledSelect:
         select, klass_info, annotations = compiler.select, compiler.klass_info, compiler.annotation_col_map
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, using)
+        populators = get_related_populators(klass_info, select, using)  # type: ignore[call-arg]  # the stubs follow Django 6
         for row in compiler.results_iter(results):
             instance = klass_info["model"].from_db(using, init_list, row[start:end])
             for populator in populators:

@@ -109,7 +109,9 @@ def organization_for_ordering(*, organization_id: uuid.UUID | str, user_id: uuid
     With ``user_id``, the same query tells whether that user is a member
     (``organization.orderer_is_member``: the response shows them the members' fields).
     """
-    organization = _ORGANIZATION_FOR_ORDERING(organization_id=organization_id, user_id=user_id or uuid.UUID(int=0))
+    organization: Organization | None = _ORGANIZATION_FOR_ORDERING(
+        organization_id=organization_id, user_id=user_id or uuid.UUID(int=0)
+    )
     if organization is None:
         raise NotFound("Organization not found.")
     return organization

@@ -195,8 +195,7 @@ def test_sql_and_python_rating_averages_agree():
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT s, c, round(s::numeric / c, 2)::float8 FROM generate_series(1, 300) c, "
-            "generate_series(c, 5 * c) s"
+            "SELECT s, c, round(s::numeric / c, 2)::float8 FROM generate_series(1, 300) c, generate_series(c, 5 * c) s"
         )
         rows = cursor.fetchall()
     assert len(rows) > 100_000
