@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NewType, TypeVar
 
@@ -15,7 +17,7 @@ from strawberry.annotation import StrawberryAnnotation
 from strawberry.schema.types.base_scalars import wrap_parser
 from strawberry.types import Info
 from strawberry_django import optimizer
-from strawberry_django.fields.field import StrawberryDjangoConnectionExtension
+from strawberry_django.fields.field import StrawberryDjangoConnectionExtension, StrawberryDjangoField
 from strawberry_django.relay import DjangoCursorConnection
 
 from apps.core.exceptions import NotFound, ValidationError
@@ -83,8 +85,45 @@ class ForwardPageExtension(StrawberryDjangoConnectionExtension):
         return super().resolve(next_, source, info, first=first, **kwargs)
 
 
+# Set while get_one optimizes the queryset of its single row (see PageField).
+_ONE_ROOT: ContextVar[bool] = ContextVar("olympus_graphql_one_root", default=False)
+
+
+@contextmanager
+def _one_root() -> Iterator[None]:
+    token = _ONE_ROOT.set(True)
+    try:
+        yield
+    finally:
+        _ONE_ROOT.reset(token)
+
+
+class PageField(StrawberryDjangoField):
+    """A nested connection that, under a single parent row, reads its page with a ``LIMIT`` of its own.
+
+    Under a list of parents the optimizer prefetches every parent's page in one
+    windowed query (``ROW_NUMBER() OVER (PARTITION BY parent)`` and a
+    ``COUNT(1) OVER`` for ``totalCount``): that numbers every row of every parent
+    before keeping the first ``first + 1``, so its cost grows with the parents'
+    sizes (a 100,000-order organization: ~1 s). Under one parent (``get_one``:
+    ``organization(id:)``) that prefetch would save no query, so the optimizer
+    leaves the field alone and the field resolves its own page: the same
+    selector-scoped queryset, keyset-paginated, ``LIMIT first + 1`` on the
+    tenant's index, with its own nested selections optimized as usual.
+    """
+
+    @property  # an attribute in the base class; the optimizer reads it
+    def disable_optimization(self) -> bool:
+        return self._disable_optimization or _ONE_ROOT.get()
+
+    @disable_optimization.setter
+    def disable_optimization(self, value: bool) -> None:
+        self._disable_optimization = value
+
+
 def page_connection(graphql_type: Any = None, resolver: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
     """``strawberry_django.connection`` with :class:`ForwardPageExtension` (keyset cursors, ≤ 100 a page)."""
+    kwargs.setdefault("field_cls", PageField)
     field = strawberry_django.connection(graphql_type, max_results=settings.GRAPHQL_MAX_PAGE_SIZE, **kwargs)
     field.extensions = [
         ForwardPageExtension(max_results=settings.GRAPHQL_MAX_PAGE_SIZE)
@@ -99,7 +138,8 @@ def get_one(queryset: QuerySet[M], info: Info, *, message: str = "Not found.") -
     """The one row of a selector's queryset, with what the selection needs loaded; NOT_FOUND otherwise."""
     extension = optimizer.optimizer.get()  # the running DjangoOptimizerExtension and its settings
     if extension is not None:
-        queryset = extension.optimize(queryset, info)
+        with _one_root():  # nested pages read with their own LIMIT (PageField)
+            queryset = extension.optimize(queryset, info)
     try:
         return queryset.get()
     except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:

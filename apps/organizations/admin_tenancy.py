@@ -10,6 +10,7 @@ never a 500.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,6 +20,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from apps.core.admin_paginator import BoundedCountPaginator
 from apps.core.exceptions import ApplicationError
 from apps.organizations.models import Organization
 from apps.organizations.policies import staff_organization_ids
@@ -32,16 +34,35 @@ def request_organization_ids(request: HttpRequest) -> frozenset[uuid.UUID] | Non
 
 
 class OrganizationListFilter(admin.RelatedFieldListFilter):
-    """ "By organization", listing only the organizations the staff member belongs to."""
+    """ "By organization", listing only the organizations the staff member belongs to.
+
+    At most ``LISTED`` of them: a superuser (every organization) or a member of
+    more is offered only the organization already chosen (``?organization__id__exact=``,
+    e.g. from the organization's own admin page), never a list of every tenant on every page view.
+    """
+
+    LISTED = 50
 
     def field_choices(  # type: ignore[override]  # the stubs' choice label type is narrower than Django's
         self, field: Any, request: HttpRequest, model_admin: Any
     ) -> list[tuple[Any, str]]:
         ids = request_organization_ids(request)
         organizations = Organization.objects.order_by("name")
-        if ids is not None:
+        if ids is not None and len(ids) <= self.LISTED:
             organizations = organizations.filter(pk__in=ids)
+        else:
+            chosen = []
+            for value in self.lookup_val or []:
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    chosen.append(uuid.UUID(str(value)))
+            organizations = organizations.filter(pk__in=chosen)
+            if ids is not None:
+                organizations = organizations.filter(pk__in=ids)
         return [(organization.pk, str(organization)) for organization in organizations]
+
+    def has_output(self) -> bool:
+        # A chosen organization is applied (and shown) even when it is the only one listed.
+        return super().has_output() or bool(self.lookup_val)
 
 
 def error_message(exc: ApplicationError) -> str:
@@ -56,6 +77,9 @@ class TenantAdmin(admin.ModelAdmin):
     """Scope to the staff member's organizations through ``organization_path`` ("" for Organization itself)."""
 
     organization_path = "organization"
+    # Page views cost the same on a million rows: no COUNT(*) of the whole table (apps/core/admin_paginator.py).
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
 
     def scope(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         ids = request_organization_ids(request)

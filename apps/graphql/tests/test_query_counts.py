@@ -1,8 +1,10 @@
 """Nested selections cost a constant number of SQL queries, whatever the number of rows (1, 10, 100).
 
 The strawberry-django optimizer turns each nested list or connection into one
-prefetch (connections: one windowed query for every parent's page) and each
-object into a join or a prefetch. Per request there is a fixed overhead:
+prefetch (connections under a list of parents: one windowed query for every
+parent's page; under a single parent, ``organization(id:)``, the page's own
+``LIMIT`` query, apps/graphql/common.py ``PageField``) and each object into a
+join or a prefetch. Per request there is a fixed overhead:
 the session behind the access token (1), the caller's organizations (1) and,
 when a permission is asked, the caller's guardian grants (2).
 """
@@ -10,6 +12,8 @@ when a permission is asked, the caller's guardian grants (2).
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.catalog.tests.factories import ProductFactory, VariantFactory
 from apps.orders.tests.factories import OrderFactory
@@ -145,3 +149,30 @@ def test_bulk_update_products_returns_them_in_constant_queries(
 
     assert result.errors == [], result.errors
     assert len(result.data["bulkUpdateProducts"]) == rows
+
+
+def test_one_organizations_pages_are_read_with_a_limit_not_a_window(gql, organization, member):
+    # given: more orders and products than a page
+    products = ProductFactory.create_batch(4, organization=organization)
+    for _ in range(4):
+        OrderFactory(organization=organization, lines=[(products[0], 1)])
+    query = (
+        '{ organization(slug: "acme") { products(first: 2) { edges { node { id } } } '
+        "orders(first: 2) { edges { node { id items { quantity } } } } } }"
+    )
+    gql("{ me { id } }", user=member)
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        result = gql(query, user=member)
+
+    # then: each page is its own LIMIT 3 query (first + 1), not a window numbering every row of the tenant
+    assert result.errors == [], result.errors
+    assert len(result.data["organization"]["orders"]["edges"]) == 2
+    pages = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "catalog_product"' in q["sql"] or 'FROM "orders_order"' in q["sql"]
+    ]
+    assert len(pages) == 2, pages
+    assert all("LIMIT 3" in sql and " OVER (" not in sql for sql in pages), pages
