@@ -228,7 +228,8 @@ ADMIN = "/admin/catalog/category/"
 def test_admin_shows_the_tree_indented_in_constant_queries(admin_client, organization, tree, django_assert_num_queries):
     for n in range(20):
         make_category(organization, f"Extra {n}", parent=tree["garden"])
-    with django_assert_num_queries(4):  # session, user, a LIMITed count, the page (no organization list for a superuser)
+    # session, user, a LIMITed count, the page (no organization list for a superuser)
+    with django_assert_num_queries(4):
         page = admin_client.get(ADMIN)
     text = page.content.decode()
     assert "— — Espresso" in text
