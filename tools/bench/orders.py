@@ -100,14 +100,25 @@ def serve() -> contextlib.AbstractContextManager[int]:
     return bench_serve(workers=WORKERS, extra_env=_env())
 
 
-def _spawn(mode: str, spec_path: str, windows: list[tuple[float, float]], *, port: int | None, warmup: int) -> list:
+def _spawn(mode: str, spec_path: str, windows: str, *, port: int | None, warmup: int) -> list:
     command = [sys.executable, "-m", "tools.bench.orders_run", "--mode", mode, "--spec", spec_path]
-    command += ["--windows", json.dumps(windows), "--threads", str(THREADS), "--warmup", str(warmup)]
+    command += ["--windows", windows, "--threads", str(THREADS), "--warmup", str(warmup)]
     command += ["--port", str(port)] if port else []
     return [
         subprocess.Popen(command, cwd=BASE_DIR, env=_env(), stdout=subprocess.PIPE, text=True)  # noqa: S603
         for _ in range(PROCESSES)
     ]
+
+
+def _when_ready(path: Path, processes: list, timeout: float = 600.0) -> None:
+    """Wait until every load process has set Django up and warmed up (each creates ``path.ready.<pid>``)."""
+    deadline = time.monotonic() + timeout
+    while len(list(path.parent.glob(f"{path.name}.ready.*"))) < len(processes):
+        if any(process.poll() is not None for process in processes):
+            raise RuntimeError("A load process ended before it was ready: " + str([p.args for p in processes][:1]))
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Load processes not ready after {timeout:.0f} s.")
+        time.sleep(0.05)
 
 
 def _collect(processes: list, timeout: float) -> list[dict]:
@@ -147,19 +158,24 @@ def load_rounds(
     the shared machine weighs on every mode alike. Per mode: the median round's
     orders per second, each round's figure, and the totals.
     """
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(spec, handle)
-    start = time.time() + 4.0 + 1.5 * len(modes)  # time for every process to set Django up and warm up
-    schedule: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
-    for _ in range(rounds):
-        for mode in modes:
-            schedule[mode].append((start, start + seconds))
-            start += seconds + 0.25  # a short gap: one mode's last orders never overlap the next one's
-    try:
-        running = {mode: _spawn(mode, handle.name, schedule[mode], port=port, warmup=warmup) for mode in modes}
+    with tempfile.TemporaryDirectory() as folder:
+        spec_path, windows_path = Path(folder) / "spec.json", Path(folder) / "windows.json"
+        spec_path.write_text(json.dumps(spec))
+        running = {mode: _spawn(mode, str(spec_path), f"@{windows_path}", port=port, warmup=warmup) for mode in modes}
+        # The windows start when every process of every mode is warm: none is still importing Django
+        # (on a slow machine that took longer than any fixed allowance) while another mode is measured.
+        _when_ready(windows_path, [process for processes in running.values() for process in processes])
+        start = time.time() + 0.5
+        schedule: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
+        for _ in range(rounds):
+            for mode in modes:
+                schedule[mode].append((start, start + seconds))
+                start += seconds + 0.25  # a short gap: one mode's last orders never overlap the next one's
+        # One file for every process: a process reads the windows of its own mode.
+        written = Path(folder) / "windows.tmp"
+        written.write_text(json.dumps({**schedule, "end": start}))
+        written.rename(windows_path)
         outcomes = {mode: _collect(processes, timeout=start - time.time() + 120) for mode, processes in running.items()}
-    finally:
-        Path(handle.name).unlink(missing_ok=True)
     figures = {}
     for mode, results in outcomes.items():
         per_round = [_window_sum(results, index) for index in range(rounds)]

@@ -24,13 +24,16 @@ has.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
+import os
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 ADDRESS = {"name": "Bench Buyer", "line1": "1 Loop Road", "city": "Localhost", "postal_code": "12700", "country": "US"}
@@ -235,20 +238,24 @@ def sql_placer(spec: dict[str, Any], *, prepared: bool = False) -> Callable[[ran
 def run(
     place: Callable[[random.Random], None],
     *,
-    windows: list[tuple[float, float]],
+    schedule: Callable[[], list[tuple[float, float]]],
     threads: int,
     warmup: int = 0,
 ) -> dict[str, Any]:
     """Place orders from ``threads`` threads during each window (``time.time()`` start and end).
 
-    ``warmup`` uncounted orders per thread come first. Between windows the threads
+    ``warmup`` uncounted orders per thread come first; then ``schedule()`` (called
+    once, when every thread is warm) gives the windows. Between windows the threads
     sleep, so several processes of different modes can take turns on the machine.
     """
-    counts = [{"ok": 0, "conflicts": 0, "errors": 0} for _ in windows]
-    latencies: list[list[float]] = [[] for _ in windows]
     first_error: list[str] = []
     ready: list[float] = []
     lock = threading.Lock()
+    warm = threading.Barrier(threads)
+    known = threading.Event()
+    windows: list[tuple[float, float]] = []
+    counts: list[dict[str, int]] = []
+    latencies: list[list[float]] = []
 
     def worker(seed: int) -> None:
         rng = random.Random(seed)  # noqa: S311 - load shape, not crypto
@@ -259,6 +266,14 @@ def run(
                 continue
         with lock:
             ready.append(time.time())
+        if warm.wait() == 0:  # one thread asks for the windows once all are warm; the others wait for them
+            try:
+                windows.extend(schedule())
+                counts.extend({"ok": 0, "conflicts": 0, "errors": 0} for _ in windows)
+                latencies.extend([] for _ in windows)
+            finally:
+                known.set()  # without windows (schedule failed: its error ends this thread) the others end too
+        known.wait()
         for index, (start, end) in enumerate(windows):
             local = {"ok": 0, "conflicts": 0, "errors": 0}
             mine: list[float] = []
@@ -299,6 +314,21 @@ def run(
     }
 
 
+def windows_from(argument: str, mode: str, *, timeout: float = 600.0) -> list[tuple[float, float]]:
+    """The windows given inline, or (``@PATH``) announced ready and read once the caller writes them
+    (``{mode: windows, "end": when the last one ends}``, one file for every load process)."""
+    if argument.startswith("@"):
+        path = Path(argument[1:])
+        Path(f"{path}.ready.{os.getpid()}").touch()
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"No windows in {path} after {timeout:.0f} s.")
+            time.sleep(0.02)
+        argument = json.dumps(json.loads(path.read_text())[mode])
+    return [(float(start), float(end)) for start, end in json.loads(argument)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("http", "service", "sql", "sql_prepared"), required=True)
@@ -307,7 +337,10 @@ def main() -> None:
     parser.add_argument("--port", type=int)
     parser.add_argument("--warmup", type=int, default=0)
     parser.add_argument(
-        "--windows", required=True, help="JSON [[start, end], ...] in time.time() seconds: when to place orders"
+        "--windows",
+        required=True,
+        help="JSON [[start, end], ...] in time.time() seconds: when to place orders; or @PATH: once warm, create "
+        "PATH.ready.<pid> and wait for PATH to hold that JSON (the caller starts the windows when all are ready)",
     )
     args = parser.parse_args()
     with open(args.spec) as handle:
@@ -318,8 +351,12 @@ def main() -> None:
         place = service_placer(spec)
     else:
         place = sql_placer(spec, prepared=args.mode == "sql_prepared")
-    windows = [(float(start), float(end)) for start, end in json.loads(args.windows)]
-    result = run(place, windows=windows, threads=args.threads, warmup=args.warmup)
+    schedule = functools.partial(windows_from, args.windows, args.mode)
+    result = run(place, schedule=schedule, threads=args.threads, warmup=args.warmup)
+    if args.windows.startswith("@"):
+        # Exit only when every mode's last window is over: a Django process's teardown takes CPU
+        # from whichever mode is measured meanwhile.
+        time.sleep(max(0.0, json.loads(Path(args.windows[1:]).read_text())["end"] - time.time()))
     print(json.dumps(result))
 
 

@@ -35,3 +35,32 @@ def test_the_sql_floor_and_the_service_write_the_same_item_rows(monkeypatch):
         assert orders._stock_check(spec)["stock_mismatch"] == 0
     finally:
         orders._cleanup()
+
+
+def test_load_windows_start_only_when_every_thread_is_warm(tmp_path):
+    """The orders bench's handshake: windows are asked for once, after the warm-up, and read from a file."""
+    import json
+    import os
+    import threading
+    import time
+
+    warmed, asked = [], []
+
+    def place(rng):
+        warmed.append(threading.get_ident())
+
+    path = tmp_path / "windows.json"
+
+    def schedule():
+        asked.append(len(warmed))
+        assert (tmp_path / f"windows.json.ready.{os.getpid()}").exists() is False  # not announced yet
+        start = time.time()
+        path.write_text(json.dumps({"sql": [[start, start + 0.05]]}))
+        return orders_run.windows_from(f"@{path}", "sql")
+
+    result = orders_run.run(place, schedule=schedule, threads=3, warmup=2)
+    assert asked == [6]  # once, when all three threads had placed their two warm-up orders
+    assert (tmp_path / f"windows.json.ready.{os.getpid()}").exists()
+    assert len(result["windows"]) == 1
+    assert result["windows"][0]["ok"] > 0
+    assert result["late"] is False
