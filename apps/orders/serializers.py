@@ -6,6 +6,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from apps.core.fields import FieldsOncePerThread
 from apps.orders.models import Order
 from apps.orders.services import MAX_LINES, MAX_QUANTITY
 
@@ -50,7 +51,7 @@ class OrderLineInputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
-class OrderPlaceInputSerializer(serializers.Serializer):
+class OrderPlaceInputSerializer(FieldsOncePerThread, serializers.Serializer):
     organization = serializers.UUIDField()
     items = serializers.ListField(
         child=OrderLineInputSerializer(),
