@@ -107,7 +107,7 @@ class FieldsOncePerThread:
         prototype = built.get(type(self))
         if prototype is None:
             prototype = built[type(self)] = dict(super().fields.fields)  # type: ignore[misc]  # DRF's own build
-        fields = BindingDict(self)
+        fields = BindingDict(self)  # type: ignore[arg-type]  # mixed into a Serializer
         for name, field in prototype.items():
             fields.fields[name] = field
             field.parent = self  # bound already (name, source, label); its root is this instance now
