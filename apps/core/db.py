@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -55,11 +56,31 @@ class CompiledInsert:
             raise TypeError("CompiledInsert takes instances of one model.")
         if any(instance.pk is None for instance in instances):
             raise TypeError("CompiledInsert needs primary keys set ahead (it reads nothing back).")
-        meta = model._meta
-        fields = [f for f in meta.local_concrete_fields if not f.generated]
+        fields, prefix, placeholders = _insert_shape(model)
         query = InsertQuery(model)
-        query.insert_values(fields, list(instances))
-        [(self.sql, self.params)] = query.get_compiler(using=using).as_sql()
+        compiler = query.get_compiler(using=using)
+        connection = compiler.connection
+        rows, params = [], []
+        # What SQLInsertCompiler.as_sql does per value (pre_save, then an expression compiled or a value
+        # prepared), without its generic passes over every row and field: on the order path a quarter
+        # of the cost of compiling the inserts.
+        for instance in instances:
+            row = []
+            for field, placeholder in zip(fields, placeholders, strict=True):
+                value = field.pre_save(instance, add=True)
+                if hasattr(value, "resolve_expression"):
+                    sql, value_params = compiler.compile(
+                        value.resolve_expression(query, allow_joins=False, for_save=True)
+                    )
+                    row.append(sql)
+                    params.extend(value_params)
+                else:
+                    value = field.get_db_prep_save(value, connection=connection)
+                    row.append(placeholder or field.get_placeholder(value, compiler, connection))
+                    params.append(value)
+            rows.append(f"({', '.join(row)})")
+        self.sql = prefix + ", ".join(rows)
+        self.params = tuple(params)
         self.instances = instances
         self.using = using
 
@@ -69,6 +90,17 @@ class CompiledInsert:
         for instance in self.instances:
             instance._state.adding = False
             instance._state.db = self.using
+
+
+@functools.cache
+def _insert_shape(model: type[Model]) -> tuple[list[Any], str, list[str | None]]:
+    """The fields an INSERT of ``model`` writes, its ``INSERT INTO … VALUES`` text, each value's placeholder
+    (None: the field chooses it per value, ``get_placeholder``)."""
+    fields = [f for f in model._meta.local_concrete_fields if not f.generated]
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields if f.column)
+    prefix = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608 - quoted model names
+    return fields, prefix, [None if hasattr(f, "get_placeholder") else "%s" for f in fields]
 
 
 def jsonb_with(value: dict[str, Any], **keys: Expression) -> Func:
