@@ -135,8 +135,19 @@ class Product(BaseModel):
             ),
         ]
         indexes = [
-            GinIndex(fields=["search_vector"], name="product_search_idx"),
-            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="product_name_trgm_idx"),
+            # Search: tenant-leading GIN indexes (btree_gin's uuid_ops for the organization), so a
+            # search within one organization reads only that organization's entries; without an
+            # organization (the public list) the same indexes answer on their second column alone.
+            GinIndex(
+                fields=["organization", "search_vector"],
+                opclasses=["uuid_ops", "tsvector_ops"],
+                name="product_org_search_idx",
+            ),
+            GinIndex(
+                fields=["organization", "name"],
+                opclasses=["uuid_ops", "gin_trgm_ops"],
+                name="product_org_name_trgm_idx",
+            ),
             # Tenant lists filtered or ordered by price (newest-first lists use the
             # organization and created_at indexes; see tests/test_indexes.py).
             models.Index(

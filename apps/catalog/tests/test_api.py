@@ -103,6 +103,25 @@ def test_search_is_ranked_and_forgives_typos(api_client, organization):
     assert str(best.id) in ids(typo)
 
 
+def test_search_within_an_organization_ranks_its_matches_only(
+    api_client, api_client_for, owner, organization, other_organization
+):
+    # given: matches in two organizations, a draft and a deleted one among the owner's
+    best = ProductFactory(organization=organization, name="Espresso Machine")
+    draft = ProductFactory(organization=organization, name="Espresso Grinder Kit", status="draft")
+    weaker = ProductFactory(organization=organization, name="Kettle", description="Not an espresso machine")
+    ProductFactory(organization=organization, name="Espresso Cup", deleted_at="2026-01-01T00:00:00Z")
+    foreign = ProductFactory(organization=other_organization, name="Espresso Machine")
+    client = api_client_for(owner)
+    # when: the owner searches their organization
+    within = client.get(f"{URL}?organization={organization.id}&search=espresso").json()
+    # then: the organization's matches (its draft too), best first; nothing of the other tenant
+    assert [row["id"] for row in within["results"]] == [str(best.id), str(draft.id), str(weaker.id)]
+    # and: across organizations, everyone's active matches
+    anonymous = api_client.get(f"{URL}?search=espresso").json()
+    assert {row["id"] for row in anonymous["results"]} == {str(best.id), str(weaker.id), str(foreign.id)}
+
+
 def test_ordering_and_cursor_pagination(api_client, organization):
     for n, price in enumerate([300, 100, 200]):
         ProductFactory(organization=organization, name=f"P{n}", price_cents=price)
