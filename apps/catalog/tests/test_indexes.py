@@ -18,6 +18,7 @@ from apps.catalog import selectors
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
 from apps.organizations.tests.factories import OrganizationFactory
+from tools.bench.scale import WORDS as SCALE_WORDS
 
 pytestmark = pytest.mark.django_db
 
@@ -68,39 +69,8 @@ def test_public_list_uses_the_storefront_index(populated):
     assert "Seq Scan" not in plan(queryset)
 
 
-# The scale benchmark's word list (tools/bench/scale.py): a word is in about one name in 15.
-WORDS = (
-    "espresso",
-    "kettle",
-    "lamp",
-    "chair",
-    "desk",
-    "mug",
-    "notebook",
-    "pen",
-    "shelf",
-    "rug",
-    "vase",
-    "clock",
-    "towel",
-    "pillow",
-    "blanket",
-    "bottle",
-    "plate",
-    "bowl",
-    "knife",
-    "spoon",
-    "fork",
-    "candle",
-    "frame",
-    "mirror",
-    "basket",
-    "jar",
-    "tray",
-    "stool",
-    "bench",
-    "sofa",
-)
+# The scale benchmark's word list: a word is in about one name in 15.
+WORDS = tuple(SCALE_WORDS)
 SEARCH_ROWS = 30_000
 SEARCH_TERM = "espresso"
 
