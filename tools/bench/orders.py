@@ -1,6 +1,7 @@
 """Order placement throughput on one hot product and on many products, three ways, in the same run:
 
-(a) HTTP end to end: ``POST /api/v1/orders/`` to a real gunicorn (4 sync workers, free loopback port);
+(a) HTTP end to end: ``POST /api/v1/orders/`` to the server Olympus ships (granian with its default 2 workers,
+    free loopback port), over kept-alive connections;
 (b) the placement service (``services.order_place``) called in-process;
 (c) the floor: one raw psycopg transaction per order with only the minimal writes (conditional stock
     update per line, order-number counter, order row, item rows, outbox row; ``orders_run.py``), over
@@ -53,7 +54,7 @@ SECONDS = float(os.environ.get("ORDERS_BENCH_SECONDS", "2"))  # one round of one
 ROUNDS = int(os.environ.get("ORDERS_BENCH_ROUNDS", "5"))
 PROCESSES = 4
 THREADS = 1
-WORKERS = 4
+WORKERS = 2  # the shipped default (WEB_WORKERS), each with WEB_THREADS threads
 BROKER_DB = 13
 HOT_STOCK = 10_000_000
 PROBE_STOCK = 25
@@ -96,7 +97,7 @@ def _env() -> dict[str, str]:
 
 
 def serve() -> contextlib.AbstractContextManager[int]:
-    """The harness's gunicorn (tools.bench.runner.serve) with this bench's workers and settings."""
+    """The harness's server (granian as shipped: tools.bench.runner.serve) with this bench's settings."""
     return bench_serve(workers=WORKERS, extra_env=_env())
 
 
@@ -296,7 +297,7 @@ def _placement(*, products: int, lines: int) -> dict[str, Any]:
     spec = committed(lambda: _setup(products=products, stock=HOT_STOCK, lines=lines))
     try:
         with serve() as port:
-            load("http", spec, seconds=1, port=port)  # warm every gunicorn worker up
+            load("http", spec, seconds=1, port=port)  # warm every server worker up
             by_mode = load_rounds(list(MODES.values()), spec, rounds=ROUNDS, seconds=SECONDS, port=port)
         check = committed(lambda: _stock_check(spec))
     finally:

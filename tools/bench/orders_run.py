@@ -52,6 +52,10 @@ def order_lines(spec: dict[str, Any], rng: random.Random) -> list[dict[str, Any]
 # --- the three ways of placing an order ----------------------------------------------------
 
 
+# A keep-alive connection idle longer than this is replaced before the next request (granian closes idle ones).
+IDLE_RECONNECT_S = 1.0
+
+
 def http_placer(spec: dict[str, Any], port: int) -> Callable[[random.Random], None]:
     local = threading.local()
     headers = {
@@ -61,8 +65,14 @@ def http_placer(spec: dict[str, Any], port: int) -> Callable[[random.Random], No
     }
 
     def place(rng: random.Random) -> None:
+        # Kept alive within a window; a connection left idle between windows (other modes' turns) may have
+        # been closed by the server's idle timeout, so it is replaced, as a client pool expires idle ones.
+        if hasattr(local, "conn") and time.monotonic() - local.used > IDLE_RECONNECT_S:
+            local.conn.close()
+            del local.conn
         if not hasattr(local, "conn"):
             local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        local.used = time.monotonic()
         body = {"organization": spec["organization"], "items": order_lines(spec, rng), "shipping_address": ADDRESS}
         try:
             local.conn.request("POST", "/api/v1/orders/", body=json.dumps(body), headers=headers)

@@ -5,7 +5,7 @@ callables that take no argument and return a dict of named figures. Timing goals
 Benchmarks run against the development database inside a transaction that is
 rolled back, so they leave nothing behind; one marked ``commits = True`` (it
 needs a server process to see its data) runs outside it and removes its own
-data. :func:`serve` and :func:`load` give HTTP benchmarks a real gunicorn and
+data. :func:`serve` and :func:`load` give HTTP benchmarks the server Olympus ships (granian) and
 a load generator in another process: ``wrk`` when it is installed, else
 ``tools.bench.loadgen`` (with a warning: it takes a large share of the CPU).
 Each :func:`load` also reports the generator's CPU share of the machine, so a
@@ -65,8 +65,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[int]:
-    """A gunicorn serving Olympus on a free loopback port (bench routes on); yields the port."""
+def serve(*, workers: int = 2, threads: int | None = None, extra_env: dict[str, str] | None = None) -> Iterator[int]:
+    """The server Olympus ships (granian, ``olympus/webserver.py``) on a free loopback port (bench routes on).
+
+    Yields the port. ``threads`` is granian's ``--blocking-threads`` per worker (``WEB_THREADS`` by default).
+    """
+    from olympus import webserver
+
     port = free_port()
     # Load generators are one client: the API throttles would measure themselves.
     env = {
@@ -78,9 +83,8 @@ def serve(*, workers: int = 2, extra_env: dict[str, str] | None = None) -> Itera
         "API_THROTTLE_USER": "100000000/min",
         **(extra_env or {}),
     }
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "olympus.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(workers), "--log-level", "warning", "--graceful-timeout", "10"]
+    command = webserver.command(host="127.0.0.1", port=port, workers=workers, threads=threads)
+    command[-1:-1] = ["--log-level", "warning"]  # no line per worker started and stopped
     server = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: S603
     _servers[port] = server.pid
     try:
@@ -146,12 +150,12 @@ def generator() -> str:
     return "python"
 
 
-# gunicorn master pid per port served, to read its workers' CPU time
+# server (granian) main pid per port served, to read its workers' CPU time
 _servers: dict[int, int] = {}
 
 
 def server_cpu(port: int) -> float | None:
-    """CPU seconds (user + system) the workers of the gunicorn on ``port`` have used so far (Linux /proc)."""
+    """CPU seconds (user + system) the workers of the server on ``port`` have used so far (Linux /proc)."""
     master = _servers.get(port)
     if master is None:
         return None
@@ -176,7 +180,7 @@ def load(port: int, path: str, *, seconds: float = 5.0, concurrency: int = 4) ->
 
     ``{n}`` in ``path`` becomes a unique token per request. ``generator_cpu_share`` is the
     generator's CPU time over the window's wall time times the machine's cores;
-    ``server_cpu_ms`` the gunicorn workers' CPU time per request (when :func:`serve` started them).
+    ``server_cpu_ms`` the server workers' CPU time per request (when :func:`serve` started them).
     """
     tool = generator()
     # unique across calls too: a later round must not find the pages an earlier one cached

@@ -64,3 +64,46 @@ def test_load_windows_start_only_when_every_thread_is_warm(tmp_path):
     assert len(result["windows"]) == 1
     assert result["windows"][0]["ok"] > 0
     assert result["late"] is False
+
+
+def test_the_http_placer_keeps_its_connection_alive_and_replaces_an_idle_one(monkeypatch):
+    """Within a window requests share a kept-alive connection; one idle past the limit is replaced first.
+
+    Between windows the server (granian) may close an idle connection: reusing it would count as an error.
+    """
+    import http.server
+    import threading
+
+    connections = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the shipped server
+
+        def setup(self):
+            super().setup()
+            connections.append(self.client_address)
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        spec = {"organization": "o", "variants": ["v"], "lines": 1, "token": "t"}
+        place = orders_run.http_placer(spec, server.server_address[1])
+        rng = random.Random(0)  # noqa: S311 - which variant, not crypto
+        for _ in range(3):
+            place(rng)
+        assert len(connections) == 1  # one connection for back-to-back requests
+        monkeypatch.setattr(orders_run, "IDLE_RECONNECT_S", 0.0)
+        place(rng)
+        assert len(connections) == 2  # idle past the limit: a new connection, not a broken pipe
+    finally:
+        server.shutdown()
+        server.server_close()
