@@ -59,13 +59,35 @@ def batch_queued_key(endpoint_id: uuid.UUID | str) -> str:
 
 
 def _enqueue_endpoints(endpoint_ids: list[uuid.UUID] | list[uuid.UUID | str]) -> None:
-    """One batch task per endpoint on the webhooks queue, unless one is already queued (the sweep covers a lost one)."""
-    for endpoint_id in dict.fromkeys(endpoint_ids):
+    """One batch task per endpoint on the webhooks queue, unless one is already queued (the sweep covers a lost one).
+
+    The endpoints' queued flags are set in one Redis round trip (a fan-out names every subscribed endpoint, and
+    most of them have a batch queued already); a message goes out for each flag that was not set.
+    """
+    ids = list(dict.fromkeys(str(endpoint_id) for endpoint_id in endpoint_ids))
+    try:
+        flagged = _flag_batches(ids)
+    except Exception:  # Redis down: the deliveries are due, the sweep queues them
+        logger.warning("could not queue webhook batches of endpoints %s; the sweep will", ids, exc_info=True)
+        return
+    for endpoint_id, newly in zip(ids, flagged, strict=True):
+        if not newly:
+            continue
         try:
-            if cache.add(batch_queued_key(endpoint_id), 1, timeout=BATCH_QUEUED_TTL):
-                deliver_webhooks.delay(str(endpoint_id))
-        except Exception:  # Redis or the broker down: the deliveries are due, the sweep queues them
+            deliver_webhooks.delay(endpoint_id)
+        except Exception:  # the broker down: the deliveries are due, the sweep queues them
             logger.warning("could not queue webhook batch of endpoint %s; the sweep will", endpoint_id, exc_info=True)
+
+
+def _flag_batches(endpoint_ids: list[str]) -> list[bool]:
+    """Set each endpoint's queued flag unless it is set (``cache.add`` for all of them, one round trip); which
+    ones were set now."""
+    from django_redis import get_redis_connection
+
+    pipe = get_redis_connection("default").pipeline(transaction=False)
+    for endpoint_id in endpoint_ids:
+        pipe.set(cache.make_and_validate_key(batch_queued_key(endpoint_id)), 1, nx=True, ex=BATCH_QUEUED_TTL)
+    return [bool(answer) for answer in pipe.execute()]
 
 
 def _enqueue_endpoints_on_commit(endpoint_ids: list[uuid.UUID]) -> None:
