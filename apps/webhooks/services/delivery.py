@@ -33,7 +33,7 @@ from apps.core import tracing
 from apps.jobs import metrics
 from apps.webhooks import signing, transport
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from apps.webhooks.services._common import PING, _body, _enqueue_endpoints, batch_queued_key
+from apps.webhooks.services._common import PING, Statement, _body, _enqueue_endpoints, batch_queued_key
 from apps.webhooks.services.endpoints import _disable
 
 logger = logging.getLogger("olympus.webhooks")
@@ -98,7 +98,7 @@ def _lease(
         "id": delivery_id,
     }
     with connection.cursor() as cursor:
-        cursor.execute(LEASE_BY_ENDPOINT_SQL if delivery_id is None else LEASE_ONE_SQL, parameters)
+        (LEASE_BY_ENDPOINT if delivery_id is None else LEASE_ONE).execute(cursor, parameters)
         rows = cursor.fetchall()
     endpoints: dict[uuid.UUID, WebhookEndpoint] = {}
     deliveries = []
@@ -120,8 +120,8 @@ def _open(delivery: WebhookDelivery) -> int | None:
     deleted meanwhile) or its lease is no longer this worker's."""
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(
-            OPEN_SQL, {"id": delivery.pk, "now": now, "url": delivery.endpoint.url, "lease": delivery.next_attempt_at}
+        OPEN.execute(
+            cursor, {"id": delivery.pk, "now": now, "url": delivery.endpoint.url, "lease": delivery.next_attempt_at}
         )
         row = cursor.fetchone()
     return _opened(delivery, row, now)
@@ -179,8 +179,8 @@ FROM leased JOIN {_ENDPOINT} AS endpoint ON endpoint.id = leased.endpoint_id
 ORDER BY leased.created_at, leased.id"""  # noqa: S608 - names from the models, values are parameters
 
 
-LEASE_BY_ENDPOINT_SQL = _lease_sql("endpoint_id = %(endpoint)s")
-LEASE_ONE_SQL = _lease_sql("id = %(id)s")
+LEASE_BY_ENDPOINT = Statement("webhook_lease_batch", _lease_sql("endpoint_id = %(endpoint)s"))
+LEASE_ONE = Statement("webhook_lease_one", _lease_sql("id = %(id)s"))
 
 
 def _open_ctes(prefix: str = "") -> str:
@@ -192,13 +192,16 @@ def _open_ctes(prefix: str = "") -> str:
 ), opened AS (
     INSERT INTO {_ATTEMPT}
         (state, finished_at, delivery_id, created_at, url, status_code, latency_ms, response_body, error, succeeded)
-    SELECT 'sending', NULL, id, %(now)s, %({prefix}url)s, NULL, 0, '', '', false FROM counted
+    SELECT 'sending', NULL, id, %(now)s, %({prefix}url)s::text, NULL, 0, '', '', false FROM counted
     RETURNING id
 )"""  # noqa: S608 - table names from the models, values are parameters
 
 
 # Count the attempt and write its row: the attempt's id and the delivery's attempt count, or no row.
-OPEN_SQL = f"WITH {_open_ctes()} SELECT opened.id, counted.attempts FROM opened, counted"  # noqa: S608
+OPEN = Statement(
+    "webhook_open",
+    f"WITH {_open_ctes()} SELECT opened.id, counted.attempts FROM opened, counted",  # noqa: S608
+)
 # A delivered attempt: the delivery, its attempt row and the endpoint's failure streak, in one statement.
 _DELIVERED_CTES = f"""delivered AS (
     UPDATE {_DELIVERY} SET status = 'succeeded', delivered_at = %(now)s, next_attempt_at = NULL,
@@ -213,11 +216,17 @@ _DELIVERED_CTES = f"""delivered AS (
     UPDATE {_ENDPOINT} SET consecutive_failures = 0
     WHERE id IN (SELECT endpoint_id FROM delivered) AND consecutive_failures > 0
 )"""  # noqa: S608 - table names from the models, values are parameters
-DELIVERED_SQL = f"WITH {_DELIVERED_CTES} SELECT count(*), NULL, NULL FROM delivered"  # noqa: S608
+DELIVERED = Statement(
+    "webhook_delivered",
+    f"WITH {_DELIVERED_CTES} SELECT count(*), NULL, NULL FROM delivered",  # noqa: S608
+)
 # The same, and the batch's next attempt opened in the same statement (one round trip and one commit less per
 # delivery): the count delivered, then the next attempt's id and its delivery's attempt count (NULL if not opened).
-DELIVERED_AND_OPEN_NEXT_SQL = f"""WITH {_DELIVERED_CTES}, {_open_ctes("next_")}
-SELECT (SELECT count(*) FROM delivered), (SELECT id FROM opened), (SELECT attempts FROM counted)"""  # noqa: S608
+DELIVERED_AND_OPEN_NEXT = Statement(
+    "webhook_delivered_open_next",
+    f"""WITH {_DELIVERED_CTES}, {_open_ctes("next_")}
+SELECT (SELECT count(*) FROM delivered), (SELECT id FROM opened), (SELECT attempts FROM counted)""",  # noqa: S608
+)
 
 
 def _release(deliveries: list[WebhookDelivery]) -> None:
@@ -413,7 +422,7 @@ def _record_delivered(
     if following is not None:
         parameters.update(next_id=following.pk, next_lease=following.next_attempt_at, next_url=following.endpoint.url)
     with connection.cursor() as cursor:
-        cursor.execute(DELIVERED_SQL if following is None else DELIVERED_AND_OPEN_NEXT_SQL, parameters)
+        (DELIVERED if following is None else DELIVERED_AND_OPEN_NEXT).execute(cursor, parameters)
         found, *next_row = cursor.fetchone() or (0, None, None)
     opened = _opened(following, tuple(next_row), now) if following is not None else None
     if not found:  # its endpoint was deleted while the request was out

@@ -14,6 +14,7 @@ from apps.core.models import OutboxEvent
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.webhooks.services._common import (
     PING,
+    Statement,
     User,
     _authorize,
     _body,
@@ -26,7 +27,9 @@ _ENDPOINT = WebhookEndpoint._meta.db_table
 # The active endpoints of the organization that subscribe to the type (WebhookEndpoint.subscribes_to in SQL: no
 # types is every type; "*", the exact type, or a "prefix.*"), one pending delivery each (a repeat creates nothing),
 # in one statement; the subscribed endpoints' ids, whether or not a delivery was created for them now.
-FAN_OUT_SQL = f"""WITH subscribed AS (
+FAN_OUT = Statement(
+    "webhook_fan_out",
+    f"""WITH subscribed AS (
     SELECT id FROM {_ENDPOINT}
     WHERE organization_id = %(organization)s AND is_active AND (
         cardinality(event_types) = 0 OR EXISTS (
@@ -37,12 +40,14 @@ FAN_OUT_SQL = f"""WITH subscribed AS (
 ), created AS (
     INSERT INTO {_DELIVERY} (id, created_at, updated_at, organization_id, endpoint_id, event_id, event_type, payload,
         status, attempts, next_attempt_at, enqueued_at, last_error)
-    SELECT gen_random_uuid(), %(now)s, %(now)s, %(organization)s, id, %(event)s, %(type)s, %(payload)s::jsonb,
+    SELECT gen_random_uuid(), %(now)s::timestamptz, %(now)s, %(organization)s, id, %(event)s::uuid, %(type)s,
+        %(payload)s::jsonb,
         'pending', 0, %(now)s, %(now)s, ''
     FROM subscribed
     ON CONFLICT (endpoint_id, event_id) WHERE event_id IS NOT NULL DO NOTHING
 )
-SELECT id FROM subscribed ORDER BY id"""  # noqa: S608 - table names from the models, values are parameters
+SELECT id FROM subscribed ORDER BY id""",  # noqa: S608 - table names from the models, values are parameters
+)
 
 
 def webhook_fan_out(*, event: OutboxEvent) -> int:
@@ -73,7 +78,7 @@ def webhook_fan_out(*, event: OutboxEvent) -> int:
         "now": now,
     }
     with connection.cursor() as cursor:
-        cursor.execute(FAN_OUT_SQL, parameters)
+        FAN_OUT.execute(cursor, parameters)
         endpoint_ids = [row[0] for row in cursor.fetchall()]
     _enqueue_endpoints_on_commit(endpoint_ids)
     return len(endpoint_ids)
