@@ -1,5 +1,7 @@
 """Celery signal receivers, connected in every process (web, worker, beat) by ``JobsConfig.ready``.
 
+- around every task a worker runs, its database connections are kept unless they broke or outlived
+  ``CONN_MAX_AGE`` (Django's rule around a request; ``CELERY_DB_REUSE_MAX`` keeps Celery from closing them);
 - every task run is counted by final state and timed (``metrics``);
 - a task that fails for good (no retry left: ``task_failure`` fires only
   then; a retry sends ``task_retry`` instead) becomes a :class:`FailedTask`
@@ -16,6 +18,7 @@ from typing import Any
 
 from celery import signals
 from django.core.cache import cache
+from django.db import close_old_connections
 
 from apps.jobs import metrics, services
 
@@ -23,6 +26,17 @@ logger = logging.getLogger("olympus.jobs")
 
 _started: dict[str, float] = {}
 FIRST_FAILURE_KEY = "jobs:first-failure:{}"
+
+
+@signals.task_prerun.connect(weak=False)
+@signals.task_postrun.connect(weak=False)
+def _recycle_database_connections(sender: Any = None, **kwargs: Any) -> None:
+    """Before and after a task in a worker: close a connection that broke or outlived ``CONN_MAX_AGE``, keep a
+    healthy one (checked before its next use: ``CONN_HEALTH_CHECKS``). Not for an eager task: it runs inside its
+    caller, whose transaction may be open."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    close_old_connections()
 
 
 @signals.task_prerun.connect(weak=False)

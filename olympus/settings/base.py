@@ -356,6 +356,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 3600
+# Celery's Django fixup closes every database connection before and after each task unless this is set, so
+# each task paid a new PostgreSQL session (a backend process, its catalog caches, the connection set-up): with
+# it, the fixup closes them only every this many tasks, and apps.jobs.signals closes a connection around a task
+# only when it broke or outlived CONN_MAX_AGE, as Django does around a request.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # Time limits, the visibility timeout and the broker's socket timeouts: see the issue 18 block below.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"

@@ -3,14 +3,18 @@ the attempt counted and its row written as ``sending``), send the request with n
 timeout), record the outcome (short transaction: the row ``finished``). A worker that dies mid-send leaves the
 lease to expire and the sweep retries; the cut-off attempt then shows as ``interrupted``.
 
-Fan-out deliveries go by endpoint (:func:`webhook_deliveries_send`): one transaction leases up to
+Fan-out deliveries go by endpoint (:func:`webhook_deliveries_send`): one statement leases up to
 ``WEBHOOK_BATCH_SIZE`` due deliveries of the endpoint, oldest first, which are then sent in that order over one
 kept-alive connection, each attempt counted and written just before its own request. The sweep, replays and
 pings attempt one delivery (:func:`webhook_delivery_attempt`).
+
+The batch is the hot path (every fan-out delivery goes through it): its statements are raw SQL written here,
+each one round trip, and it builds no model per delivery beyond the leased row itself.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -29,7 +33,7 @@ from apps.core import tracing
 from apps.jobs import metrics
 from apps.webhooks import signing, transport
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from apps.webhooks.services._common import PING, _body, _enqueue_endpoints, batch_queued_key
+from apps.webhooks.services._common import PING, Statement, _body, _enqueue_endpoints, batch_queued_key
 from apps.webhooks.services.endpoints import _disable
 
 logger = logging.getLogger("olympus.webhooks")
@@ -61,11 +65,11 @@ def retry_delay(*, attempt: int, retry_after: float | None = None) -> timedelta:
 INTERRUPTED_ERROR = "Interrupted: the sender stopped before the receiver's answer was recorded."
 
 
-def _claim(delivery_id: uuid.UUID | str) -> tuple[WebhookDelivery, WebhookAttempt] | None:
+def _claim(delivery_id: uuid.UUID | str) -> tuple[WebhookDelivery, int] | None:
     """Lock a due pending delivery, lease it, count the attempt and open its attempt row (``sending``) before
-    any request goes out, in one transaction; None if not due or taken."""
+    any request goes out, in one transaction; the delivery and its attempt's id, None if not due or taken."""
     with transaction.atomic():
-        leased = _lease({"id": delivery_id}, limit=1)
+        leased = _lease(delivery_id=delivery_id, limit=1)
         if not leased:
             return None
         attempt = _open(leased[0])
@@ -74,62 +78,109 @@ def _claim(delivery_id: uuid.UUID | str) -> tuple[WebhookDelivery, WebhookAttemp
     return leased[0], attempt
 
 
-def _lease(filters: dict[str, object], *, limit: int) -> list[WebhookDelivery]:
-    """In the caller's transaction: lock up to ``limit`` due pending deliveries (oldest first, skipping locked
-    ones) and lease them (``next_attempt_at`` moves ``WEBHOOK_SEND_LEASE_SECONDS`` ahead).
+def _lease(
+    *, endpoint_id: uuid.UUID | str | None = None, delivery_id: uuid.UUID | str | None = None, limit: int
+) -> list[WebhookDelivery]:
+    """Lock up to ``limit`` due pending deliveries of an endpoint (or the one delivery), oldest first, skipping
+    locked ones, and lease them (``next_attempt_at`` moves ``WEBHOOK_SEND_LEASE_SECONDS`` ahead), in one statement.
 
     An attempt of these deliveries still ``sending`` was cut off by a crash (its lease ran out):
-    it is closed as ``interrupted``.
+    it is closed as ``interrupted``. The deliveries come with their endpoint (one instance for all of them).
     """
     now = timezone.now()
-    deliveries = list(
-        WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("endpoint")
-        .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now, **filters)
-        .order_by("created_at", "id")[:limit]
-    )
-    if not deliveries:
-        return []
-    ids = [delivery.pk for delivery in deliveries]
-    WebhookAttempt.objects.filter(delivery_id__in=ids, state=WebhookAttempt.State.SENDING).update(
-        state=WebhookAttempt.State.INTERRUPTED, finished_at=now, error=INTERRUPTED_ERROR
-    )
     lease = now + timedelta(seconds=settings.WEBHOOK_SEND_LEASE_SECONDS)
-    WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=lease, updated_at=now)
-    for delivery in deliveries:
-        delivery.next_attempt_at, delivery.updated_at = lease, now
+    parameters: dict[str, Any] = {
+        "now": now,
+        "lease": lease,
+        "limit": limit,
+        "error": INTERRUPTED_ERROR,
+        "endpoint": endpoint_id,
+        "id": delivery_id,
+    }
+    with connection.cursor() as cursor:
+        (LEASE_BY_ENDPOINT if delivery_id is None else LEASE_ONE).execute(cursor, parameters)
+        rows = cursor.fetchall()
+    endpoints: dict[uuid.UUID, WebhookEndpoint] = {}
+    deliveries = []
+    for row in rows:
+        delivery = WebhookDelivery.from_db(connection.alias, _LEASED_FIELDS, row[: len(_LEASED_FIELDS)])
+        delivery.payload = json.loads(delivery.payload)  # jsonb comes as text: JSONField decodes it, not psycopg
+        if delivery.endpoint_id not in endpoints:
+            endpoints[delivery.endpoint_id] = WebhookEndpoint.from_db(
+                connection.alias, _ENDPOINT_FIELDS, row[len(_LEASED_FIELDS) :]
+            )
+        delivery.endpoint = endpoints[delivery.endpoint_id]
+        deliveries.append(delivery)
     return deliveries
 
 
-def _open(delivery: WebhookDelivery) -> WebhookAttempt | None:
+def _open(delivery: WebhookDelivery) -> int | None:
     """Right before the request of a leased delivery: count the attempt and write its row (``sending``), in one
-    statement (one round trip, atomic on its own); None if the delivery is gone (its endpoint deleted meanwhile) or
-    its lease is no longer this worker's."""
+    statement (one round trip, atomic on its own); the attempt's id, or None if the delivery is gone (its endpoint
+    deleted meanwhile) or its lease is no longer this worker's."""
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(
-            OPEN_SQL, {"id": delivery.pk, "now": now, "url": delivery.endpoint.url, "lease": delivery.next_attempt_at}
+        OPEN.execute(
+            cursor, {"id": delivery.pk, "now": now, "url": delivery.endpoint.url, "lease": delivery.next_attempt_at}
         )
         row = cursor.fetchone()
     return _opened(delivery, row, now)
 
 
-def _opened(delivery: WebhookDelivery, row: tuple[Any, ...] | None, now: datetime) -> WebhookAttempt | None:
-    """The attempt row an open statement wrote (its id and the delivery's attempt count), or None."""
+def _opened(delivery: WebhookDelivery, row: tuple[Any, ...] | None, now: datetime) -> int | None:
+    """The attempt row an open statement wrote (its id and the delivery's attempt count): its id, or None."""
     if row is None or row[0] is None:
         return None
     delivery.attempts = row[1]
     delivery.last_attempt_at = delivery.updated_at = now
-    attempt = WebhookAttempt(
-        id=row[0], delivery=delivery, created_at=now, url=delivery.endpoint.url, state=WebhookAttempt.State.SENDING
-    )
-    attempt._state.adding = False
-    return attempt
+    return int(row[0])
 
 
 _DELIVERY = WebhookDelivery._meta.db_table
 _ATTEMPT = WebhookAttempt._meta.db_table
 _ENDPOINT = WebhookEndpoint._meta.db_table
+
+# What a send needs of a leased delivery and of its endpoint, in the models' field order (``from_db`` wants it).
+_LEASED_FIELDS = [
+    f.attname
+    for f in WebhookDelivery._meta.concrete_fields
+    if f.attname
+    in {"id", "created_at", "updated_at", "organization_id", "endpoint_id", "event_id", "event_type", "payload"}
+    | {"status", "attempts", "next_attempt_at"}
+]
+_ENDPOINT_FIELDS = [
+    f.attname
+    for f in WebhookEndpoint._meta.concrete_fields
+    if f.attname
+    in {"id", "organization_id", "url", "secret", "previous_secret", "previous_secret_expires_at", "is_active"}
+]
+
+
+def _lease_sql(where: str) -> str:
+    """Lock the due pending deliveries ``where`` says (oldest first, skipping locked ones, up to ``%(limit)s``),
+    close their cut-off ``sending`` attempts, lease them; the leased rows with their endpoint's columns."""
+    leased = ", ".join(f"leased.{name}" for name in _LEASED_FIELDS)
+    endpoint = ", ".join(f"endpoint.{name}" for name in _ENDPOINT_FIELDS)
+    return f"""WITH due AS (
+    SELECT id FROM {_DELIVERY}
+    WHERE {where} AND status = 'pending' AND next_attempt_at <= %(now)s
+    ORDER BY created_at, id LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), interrupted AS (
+    UPDATE {_ATTEMPT} SET state = 'interrupted', finished_at = %(now)s, error = %(error)s
+    WHERE delivery_id IN (SELECT id FROM due) AND state = 'sending'
+), leased AS (
+    UPDATE {_DELIVERY} AS delivery SET next_attempt_at = %(lease)s, updated_at = %(now)s
+    FROM due WHERE delivery.id = due.id
+    RETURNING delivery.*
+)
+SELECT {leased}, {endpoint}
+FROM leased JOIN {_ENDPOINT} AS endpoint ON endpoint.id = leased.endpoint_id
+ORDER BY leased.created_at, leased.id"""  # noqa: S608 - names from the models, values are parameters
+
+
+LEASE_BY_ENDPOINT = Statement("webhook_lease_batch", _lease_sql("endpoint_id = %(endpoint)s"))
+LEASE_ONE = Statement("webhook_lease_one", _lease_sql("id = %(id)s"))
 
 
 def _open_ctes(prefix: str = "") -> str:
@@ -141,13 +192,16 @@ def _open_ctes(prefix: str = "") -> str:
 ), opened AS (
     INSERT INTO {_ATTEMPT}
         (state, finished_at, delivery_id, created_at, url, status_code, latency_ms, response_body, error, succeeded)
-    SELECT 'sending', NULL, id, %(now)s, %({prefix}url)s, NULL, 0, '', '', false FROM counted
+    SELECT 'sending', NULL, id, %(now)s, %({prefix}url)s::text, NULL, 0, '', '', false FROM counted
     RETURNING id
 )"""  # noqa: S608 - table names from the models, values are parameters
 
 
 # Count the attempt and write its row: the attempt's id and the delivery's attempt count, or no row.
-OPEN_SQL = f"WITH {_open_ctes()} SELECT opened.id, counted.attempts FROM opened, counted"  # noqa: S608
+OPEN = Statement(
+    "webhook_open",
+    f"WITH {_open_ctes()} SELECT opened.id, counted.attempts FROM opened, counted",  # noqa: S608
+)
 # A delivered attempt: the delivery, its attempt row and the endpoint's failure streak, in one statement.
 _DELIVERED_CTES = f"""delivered AS (
     UPDATE {_DELIVERY} SET status = 'succeeded', delivered_at = %(now)s, next_attempt_at = NULL,
@@ -162,11 +216,17 @@ _DELIVERED_CTES = f"""delivered AS (
     UPDATE {_ENDPOINT} SET consecutive_failures = 0
     WHERE id IN (SELECT endpoint_id FROM delivered) AND consecutive_failures > 0
 )"""  # noqa: S608 - table names from the models, values are parameters
-DELIVERED_SQL = f"WITH {_DELIVERED_CTES} SELECT count(*), NULL, NULL FROM delivered"  # noqa: S608
+DELIVERED = Statement(
+    "webhook_delivered",
+    f"WITH {_DELIVERED_CTES} SELECT count(*), NULL, NULL FROM delivered",  # noqa: S608
+)
 # The same, and the batch's next attempt opened in the same statement (one round trip and one commit less per
 # delivery): the count delivered, then the next attempt's id and its delivery's attempt count (NULL if not opened).
-DELIVERED_AND_OPEN_NEXT_SQL = f"""WITH {_DELIVERED_CTES}, {_open_ctes("next_")}
-SELECT (SELECT count(*) FROM delivered), (SELECT id FROM opened), (SELECT attempts FROM counted)"""  # noqa: S608
+DELIVERED_AND_OPEN_NEXT = Statement(
+    "webhook_delivered_open_next",
+    f"""WITH {_DELIVERED_CTES}, {_open_ctes("next_")}
+SELECT (SELECT count(*) FROM delivered), (SELECT id FROM opened), (SELECT attempts FROM counted)""",  # noqa: S608
+)
 
 
 def _release(deliveries: list[WebhookDelivery]) -> None:
@@ -195,7 +255,7 @@ def webhook_delivery_attempt(*, delivery_id: uuid.UUID | str) -> AttemptResult |
 
 def webhook_deliveries_send(*, endpoint_id: uuid.UUID | str, limit: int | None = None) -> list[AttemptResult]:
     """Send the due deliveries of one endpoint: lease up to ``limit`` (``WEBHOOK_BATCH_SIZE``) oldest first in one
-    transaction, then send them in that order over one kept-alive connection, each with its attempt row written
+    statement, then send them in that order over one kept-alive connection, each with its attempt row written
     (``sending``) before its request and closed after it, as a single attempt does.
 
     The batch stops early when a request got no answer (timeout, refused, reset) or the endpoint answered 410, or
@@ -208,13 +268,12 @@ def webhook_deliveries_send(*, endpoint_id: uuid.UUID | str, limit: int | None =
         cache.delete(batch_queued_key(endpoint_id))
     except Exception:  # Redis down: the flag expires on its own
         logger.warning("could not clear the batch flag of endpoint %s", endpoint_id, exc_info=True)
-    with transaction.atomic():
-        leased = _lease({"endpoint_id": endpoint_id}, limit=limit)
+    leased = _lease(endpoint_id=endpoint_id, limit=limit)
     deadline = time.monotonic() + settings.WEBHOOK_SEND_LEASE_SECONDS / 2
     results: list[AttemptResult] = []
     observed: Observed = []
     stop = False
-    opened: WebhookAttempt | None = None  # this delivery's attempt, opened by the previous one's outcome
+    opened: int | None = None  # this delivery's attempt, opened by the previous one's outcome
     try:
         for index, delivery in enumerate(leased):
             if index and opened is None and (stop or time.monotonic() > deadline):
@@ -238,12 +297,13 @@ def webhook_deliveries_send(*, endpoint_id: uuid.UUID | str, limit: int | None =
 
 def _send(
     delivery: WebhookDelivery,
-    attempt: WebhookAttempt,
+    attempt: int,
     observed: Observed | None = None,
     following: WebhookDelivery | None = None,
-) -> tuple[AttemptResult, bool, WebhookAttempt | None]:
-    """Send one claimed delivery and record the outcome; also whether a batch should stop here, and the attempt
-    of ``following`` (the batch's next delivery) when a success opened it in the same statement.
+) -> tuple[AttemptResult, bool, int | None]:
+    """Send one claimed delivery (``attempt``: the id of its open attempt row) and record the outcome; also whether
+    a batch should stop here, and the attempt of ``following`` (the batch's next delivery) when a success opened it
+    in the same statement.
 
     ``observed``: a batch's list of (outcome, seconds) for the metrics, recorded once at its end.
     """
@@ -288,7 +348,7 @@ def _send(
 
 def _record(
     delivery: WebhookDelivery,
-    attempt: WebhookAttempt,
+    attempt: int,
     *,
     response: transport.Response | None,
     error: str,
@@ -304,7 +364,7 @@ def _record(
         if not WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).exists():
             return AttemptResult(delivery.pk, "deleted", status_code)
         # Close the attempt the claim opened before the request went out.
-        WebhookAttempt.objects.filter(pk=attempt.pk).update(
+        WebhookAttempt.objects.filter(pk=attempt).update(
             state=WebhookAttempt.State.FINISHED,
             finished_at=now,
             status_code=status_code,
@@ -341,19 +401,19 @@ def _record(
 
 def _record_delivered(
     delivery: WebhookDelivery,
-    attempt: WebhookAttempt,
+    attempt: int,
     *,
     response: transport.Response,
     latency_ms: int,
     now: datetime,
     observed: Observed | None = None,
     following: WebhookDelivery | None = None,
-) -> tuple[AttemptResult, WebhookAttempt | None]:
+) -> tuple[AttemptResult, int | None]:
     """The common outcome in one statement: delivered, the attempt closed, the failure streak reset; and, given
-    the batch's ``following`` delivery, its attempt opened (returned; None if it was not)."""
+    the batch's ``following`` delivery, its attempt opened (its id returned; None if it was not)."""
     parameters: dict[str, Any] = {
         "id": delivery.pk,
-        "attempt": attempt.pk,
+        "attempt": attempt,
         "now": now,
         "status_code": response.status_code,
         "latency_ms": latency_ms,
@@ -362,7 +422,7 @@ def _record_delivered(
     if following is not None:
         parameters.update(next_id=following.pk, next_lease=following.next_attempt_at, next_url=following.endpoint.url)
     with connection.cursor() as cursor:
-        cursor.execute(DELIVERED_SQL if following is None else DELIVERED_AND_OPEN_NEXT_SQL, parameters)
+        (DELIVERED if following is None else DELIVERED_AND_OPEN_NEXT).execute(cursor, parameters)
         found, *next_row = cursor.fetchone() or (0, None, None)
     opened = _opened(following, tuple(next_row), now) if following is not None else None
     if not found:  # its endpoint was deleted while the request was out

@@ -213,10 +213,11 @@ def test_a_success_opens_the_next_attempt_in_its_own_statement(
     deliveries = due_deliveries(batch_endpoint, 4)
     keepalive_server.statuses = [200, 500, 200, 200]
 
-    # when: the lease (5 statements), then per delivery: the first opened on its own; each success closes its
-    # attempt and opens the next one's in one statement; the failure is recorded in its own transaction (5),
-    # so the third is opened on its own again; the last success has no next one to open
-    with django_assert_num_queries(5 + 1 + 1 + 5 + 1 + 1 + 1):
+    # when: the lease (1 statement: lock, close cut-off attempts, lease, with the endpoint), then per delivery:
+    # the first opened on its own; each success closes its attempt and opens the next one's in one statement;
+    # the failure is recorded in its own transaction (5), so the third is opened on its own again; the last
+    # success has no next one to open
+    with django_assert_num_queries(1 + 1 + 1 + 5 + 1 + 1 + 1):
         results = services.webhook_deliveries_send(endpoint_id=batch_endpoint.id)
 
     # then: every delivery tried once, each attempt closed, none left "sending"
