@@ -122,7 +122,8 @@ class CompiledSelect:
     does (``select_related`` and annotations included), without compiling again.
     A hot lookup (the bearer's session, the ordering organization) pays for its
     round trip and its rows, not for building the same SQL on every request.
-    Routing is the ORM's: the alias comes from ``router.db_for_read`` per call.
+    Routing is the ORM's: the alias comes from ``router.db_for_read`` per call (``db_for_write`` for a
+    ``select_for_update``).
     """
 
     def __init__(self, build: Callable[..., QuerySet[Any]], *names: str) -> None:
@@ -131,6 +132,7 @@ class CompiledSelect:
         self._compiled: dict[str, tuple[Any, str, list[Any], list[tuple[int, str, str]]]] = {}
         self._lock = threading.Lock()
         self._model: type[Model] | None = None
+        self._route: Callable[..., str | None] = router.db_for_read
 
     def _compile(self, using: str) -> tuple[Any, str, list[Any], list[tuple[int, str, str]]]:
         markers = {name: uuid.uuid4() for name in self.names}
@@ -150,8 +152,11 @@ class CompiledSelect:
 
     def __call__(self, **values: Any) -> Any:
         if self._model is None:
-            self._model = self.build(**dict.fromkeys(self.names, uuid.UUID(int=0))).model
-        using = router.db_for_read(self._model) or DEFAULT_DB_ALIAS
+            sample = self.build(**dict.fromkeys(self.names, uuid.UUID(int=0)))
+            # A locking read (select_for_update) is routed as a write, as the ORM routes it.
+            self._route = router.db_for_write if getattr(sample, "_for_write", False) else router.db_for_read
+            self._model = sample.model
+        using = self._route(self._model) or DEFAULT_DB_ALIAS
         compiled = self._compiled.get(using)
         if compiled is None:
             with self._lock:

@@ -22,10 +22,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core import tracing
+from apps.core.db import CompiledSelect
 from apps.core.models import OutboxEvent
 from apps.core.tasks import outbox_relay
 
@@ -117,11 +118,7 @@ def outbox_dispatch(*, event_id: uuid.UUID | str) -> bool:
     # The span stays open until after the commit, so what the handlers queue on commit
     # (webhook deliveries) is in the event's trace too.
     with contextlib.ExitStack() as trace, transaction.atomic():
-        event = (
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(id=event_id, status=OutboxEvent.Status.PENDING)
-            .first()
-        )
+        event = _PENDING_LOCKED(event_id=event_id)
         if event is None:
             return False
         trace.enter_context(
@@ -143,10 +140,33 @@ def outbox_dispatch(*, event_id: uuid.UUID | str) -> bool:
             event.save(update_fields=["attempts", "last_error", "status", "next_attempt_at", "updated_at"])
             return False
         event.status = OutboxEvent.Status.DISPATCHED
-        event.dispatched_at = timezone.now()
+        event.dispatched_at = event.updated_at = timezone.now()
         event.attempts += 1
-        event.save(update_fields=["status", "dispatched_at", "attempts", "updated_at"])
+        with connection.cursor() as cursor:  # what save(update_fields=...) writes, without building the UPDATE
+            values = [event.status, event.dispatched_at, event.attempts, event.updated_at, event.pk]
+            cursor.execute(_DISPATCHED_SQL, values)
         return True
+
+
+# Every event goes through these two statements: the locked read compiled once (apps/core/db.py), the
+# dispatched mark a constant UPDATE. Building them each time cost about a third of dispatching an event.
+_PENDING_LOCKED = CompiledSelect(
+    lambda event_id: OutboxEvent.objects.select_for_update(skip_locked=True).filter(
+        id=event_id, status=OutboxEvent.Status.PENDING
+    ),
+    "event_id",
+)
+
+
+def _dispatched_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = {field.name: str(field.column) for field in OutboxEvent._meta.concrete_fields}
+    written = ("status", "dispatched_at", "attempts", "updated_at")
+    assignments = ", ".join(f"{quote(columns[name])} = %s" for name in written)
+    return f"UPDATE {quote(OutboxEvent._meta.db_table)} SET {assignments} WHERE {quote(columns['id'])} = %s"  # noqa: S608
+
+
+_DISPATCHED_SQL = _dispatched_sql()
 
 
 def outbox_sweep(*, grace: timedelta = timedelta(seconds=10), limit: int = 500) -> int:

@@ -163,3 +163,46 @@ def test_commits_ride_on_a_queued_relay_which_drains_them_all(received, django_c
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         events.publish_event(event_type="test.thing", payload={"n": 3})
     assert [p["n"] for p in received][-1] == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_another_dispatcher_holds_is_skipped_then_marked_dispatched_once(received):
+    """The locked read skips a row another session holds (a relay and a sweep never run one event together);
+    the dispatched mark writes status, time, attempts and updated_at, as save() did."""
+    import psycopg
+    from django.db import connection
+
+    event = events.publish_event(event_type="test.thing", payload={"n": 5})
+    OutboxEvent.objects.filter(id=event.id).update(status=OutboxEvent.Status.PENDING, attempts=2)
+    received.clear()
+    before = OutboxEvent.objects.get(id=event.id).updated_at
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}) as other:
+        other.execute("SELECT 1 FROM core_outboxevent WHERE id = %s FOR UPDATE", [event.id])
+        assert events.outbox_dispatch(event_id=event.id) is False  # held elsewhere: skipped, not waited for
+        other.rollback()
+    assert received == []
+    assert events.outbox_dispatch(event_id=event.id) is True
+    assert received == [{"n": 5}]
+    row = OutboxEvent.objects.get(id=event.id)
+    assert (row.status, row.attempts) == (OutboxEvent.Status.DISPATCHED, 3)
+    assert row.dispatched_at is not None
+    assert row.updated_at > before
+    assert row.dispatched_at == row.updated_at
+
+
+def test_the_locked_read_is_routed_as_a_write(monkeypatch):
+    from django.db import router
+
+    from apps.core.db import CompiledSelect
+
+    event = OutboxEvent.objects.create(event_type="test.thing")
+    lookup = CompiledSelect(
+        lambda event_id: OutboxEvent.objects.select_for_update(skip_locked=True).filter(id=event_id), "event_id"
+    )
+    routed = []
+    monkeypatch.setattr(router, "db_for_write", lambda model, **hints: routed.append(("write", model)) or "default")
+    monkeypatch.setattr(router, "db_for_read", lambda model, **hints: routed.append(("read", model)) or "default")
+    with transaction.atomic():
+        assert lookup(event_id=event.id) == event
+    assert routed == [("write", OutboxEvent)]

@@ -113,10 +113,16 @@ class Statement:
 
     Written with ``%(name)s`` parameters like any other; a parameter whose type the statement does not fix
     (one only in a select list) needs a cast, as PREPARE infers the types.
+
+    ``flush_wait=False``: the statement's commit does not wait for its WAL to reach the disk (``SET LOCAL
+    synchronous_commit TO OFF`` in the same round trip; run in autocommit, the statement is its own transaction).
+    For records whose loss is already covered: only a crash of PostgreSQL itself, within a fraction of a second
+    of the commit, can lose them, and what they record is then done again.
     """
 
-    def __init__(self, key: str, sql: str) -> None:
+    def __init__(self, key: str, sql: str, *, flush_wait: bool = True) -> None:
         self.key, self.sql = key, sql
+        self._prefix = "" if flush_wait else "SET LOCAL synchronous_commit TO OFF; "
         names: list[str] = []
 
         def number(match: re.Match[str]) -> str:
@@ -132,19 +138,26 @@ class Statement:
         round trip; then EXECUTE by name. Plain SQL behind a transaction pooler (a prepared statement does not
         follow a client from one server connection to the next)."""
         if settings.DB_TRANSACTION_POOLER:
-            cursor.execute(self.sql, parameters)
+            cursor.execute(self._prefix + self.sql, parameters)
+            self._skip_prefix(cursor)
             return
         session = _prepared.setdefault(connection.connection, {})
         name = session.get(self.key)
         if name is not None:
             try:
-                cursor.execute(f"EXECUTE {name}({self._arguments})", parameters)
+                cursor.execute(f"{self._prefix}EXECUTE {name}({self._arguments})", parameters)
             except Exception:
                 session.pop(self.key, None)  # whatever went wrong, the next run prepares it afresh
                 raise
+            self._skip_prefix(cursor)
             return
         # A new name each time: a PREPARE that went through before a failure is simply never used.
         name = f"{self.key}_{next(_names)}"
-        cursor.execute(f"PREPARE {name} AS {self._body}; EXECUTE {name}({self._arguments})", parameters)
+        cursor.execute(f"{self._prefix}PREPARE {name} AS {self._body}; EXECUTE {name}({self._arguments})", parameters)
+        self._skip_prefix(cursor)
         cursor.nextset()
         session[self.key] = name
+
+    def _skip_prefix(self, cursor: CursorWrapper) -> None:
+        if self._prefix:
+            cursor.nextset()  # past the SET's empty result, to the statement's own

@@ -216,9 +216,13 @@ _DELIVERED_CTES = f"""delivered AS (
     UPDATE {_ENDPOINT} SET consecutive_failures = 0
     WHERE id IN (SELECT endpoint_id FROM delivered) AND consecutive_failures > 0
 )"""  # noqa: S608 - table names from the models, values are parameters
+# Their commits do not wait for the disk (``flush_wait=False``): deliveries are at least once. A record lost to a
+# crash of PostgreSQL itself leaves the delivery leased, so it is sent again with the same ``webhook-id``, as after
+# a worker that died mid-request; waiting for the flush cost each delivery about 0.8 ms here.
 DELIVERED = Statement(
     "webhook_delivered",
     f"WITH {_DELIVERED_CTES} SELECT count(*), NULL, NULL FROM delivered",  # noqa: S608
+    flush_wait=False,
 )
 # The same, and the batch's next attempt opened in the same statement (one round trip and one commit less per
 # delivery): the count delivered, then the next attempt's id and its delivery's attempt count (NULL if not opened).
@@ -226,6 +230,7 @@ DELIVERED_AND_OPEN_NEXT = Statement(
     "webhook_delivered_open_next",
     f"""WITH {_DELIVERED_CTES}, {_open_ctes("next_")}
 SELECT (SELECT count(*) FROM delivered), (SELECT id FROM opened), (SELECT attempts FROM counted)""",  # noqa: S608
+    flush_wait=False,
 )
 
 

@@ -63,3 +63,27 @@ def test_after_a_failure_it_is_prepared_afresh_under_a_new_name():
     assert run(a=3, b=4) == [(7, 3)]
     [after] = prepared_names()
     assert after != before
+
+
+SETTING = "SELECT current_setting('synchronous_commit'), %(a)s::int"
+
+
+@pytest.mark.parametrize("pooler", [False, True])
+def test_a_statement_that_need_not_wait_for_the_flush_commits_without_waiting_and_changes_nothing_else(
+    settings, pooler
+):
+    settings.DB_TRANSACTION_POOLER = pooler
+    connection.close()  # a new session: the first run prepares (or, behind a pooler, runs plain SQL)
+    quick = Statement("webhooks_test_quick", SETTING, flush_wait=False)
+    assert run(quick, a=1) == [("off", 1)]  # its own transaction runs with synchronous_commit off
+    assert run(quick, a=2) == [("off", 2)]  # and again once prepared
+    # The setting was local to that transaction: the session's next statements wait for the flush as before.
+    assert run(Statement("webhooks_test_durable", SETTING), a=3) == [("on", 3)]
+
+
+def test_the_delivered_records_are_the_statements_that_skip_the_flush_wait():
+    from apps.webhooks.services import delivery
+
+    skip = [delivery.DELIVERED, delivery.DELIVERED_AND_OPEN_NEXT]
+    wait = [delivery.LEASE_BY_ENDPOINT, delivery.LEASE_ONE, delivery.OPEN]
+    assert [bool(statement._prefix) for statement in skip + wait] == [True, True, False, False, False]
