@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
+import itertools
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -129,12 +131,12 @@ class CompiledSelect:
     def __init__(self, build: Callable[..., QuerySet[Any]], *names: str) -> None:
         self.build = build
         self.names = names
-        self._compiled: dict[str, tuple[Any, str, list[Any], list[tuple[int, str, str]]]] = {}
+        self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
         self._model: type[Model] | None = None
         self._route: Callable[..., str | None] = router.db_for_read
 
-    def _compile(self, using: str) -> tuple[Any, str, list[Any], list[tuple[int, str, str]]]:
+    def _compile(self, using: str) -> _Compiled:
         markers = {name: uuid.uuid4() for name in self.names}
         queryset = self.build(**markers).order_by()[:1]
         compiler = queryset.query.get_compiler(using=using)
@@ -148,7 +150,23 @@ class CompiledSelect:
                         slots.append((position, name, form))
         if sorted(name for _, name, _ in slots) != sorted(self.names):
             raise TypeError("CompiledSelect: every argument must appear once in the query's parameters.")
-        return compiler, sql, list(params), slots
+        # What results_iter and ModelIterable work out on every query, worked out once: the columns' converters,
+        # the model's init list and the select_related populators (read only, like the compiler).
+        select, klass_info = compiler.select, compiler.klass_info
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        return _Compiled(
+            compiler=compiler,
+            sql=sql,
+            params=list(params),
+            slots=slots,
+            converters=compiler.get_converters([column[0] for column in select[0 : compiler.col_count]]),
+            model=klass_info["model"],
+            start=start,
+            end=end,
+            init_list=[column[0].target.attname for column in select[start:end]],
+            populators=get_related_populators(klass_info, select, using),  # type: ignore[call-arg]  # the stubs follow Django 6
+            annotations=list((compiler.annotation_col_map or {}).items()),
+        )
 
     def __call__(self, **values: Any) -> Any:
         if self._model is None:
@@ -161,24 +179,37 @@ class CompiledSelect:
         if compiled is None:
             with self._lock:
                 compiled = self._compiled.setdefault(using, self._compile(using))
-        template, sql, base, slots = compiled
-        params = list(base)
-        for position, name, form in slots:
+        params = list(compiled.params)
+        for position, name, form in compiled.slots:
             value = values[name] if isinstance(values[name], uuid.UUID) else uuid.UUID(str(values[name]))
             params[position] = value if form == "uuid" else value.hex if form == "hex" else str(value)
-        compiler = copy.copy(template)  # its state is read only; this call's connection and SQL are its own
+        compiler = copy.copy(compiled.compiler)  # its state is read only; this call's connection and SQL are its own
         compiler.connection = connections[using]
+        sql = compiled.sql
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
-        results = compiler.execute_sql(chunked_fetch=False)
-        select, klass_info, annotations = compiler.select, compiler.klass_info, compiler.annotation_col_map
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        init_list = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, using)  # type: ignore[call-arg]  # the stubs follow Django 6
-        for row in compiler.results_iter(results):
-            instance = klass_info["model"].from_db(using, init_list, row[start:end])
-            for populator in populators:
+        rows: Iterator[Any] = itertools.chain.from_iterable(compiler.execute_sql(chunked_fetch=False))
+        if compiled.converters:
+            rows = compiler.apply_converters(rows, compiled.converters)
+        for row in rows:
+            instance = compiled.model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
+            for populator in compiled.populators:
                 populator.populate(row, instance)
-            for name, position in (annotations or {}).items():
+            for name, position in compiled.annotations:
                 setattr(instance, name, row[position])
             return instance
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Compiled:
+    compiler: Any
+    sql: str
+    params: list[Any]
+    slots: list[tuple[int, str, str]]
+    converters: dict[int, Any]
+    model: type[Model]
+    start: int
+    end: int
+    init_list: list[str]
+    populators: list[Any]
+    annotations: list[tuple[str, int]]
