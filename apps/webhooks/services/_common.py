@@ -117,7 +117,8 @@ class Statement:
     ``flush_wait=False``: the statement's commit does not wait for its WAL to reach the disk (``SET LOCAL
     synchronous_commit TO OFF`` in the same round trip; run in autocommit, the statement is its own transaction).
     For records whose loss is already covered: only a crash of PostgreSQL itself, within a fraction of a second
-    of the commit, can lose them, and what they record is then done again.
+    of the commit, can lose them, and what they record is then done again. Inside a caller's transaction it
+    waits as usual: the setting would reach everything else that transaction writes.
     """
 
     def __init__(self, key: str, sql: str, *, flush_wait: bool = True) -> None:
@@ -137,27 +138,29 @@ class Statement:
         """Run it on ``cursor`` (then fetch as usual): the first time in a session, PREPARE and EXECUTE in one
         round trip; then EXECUTE by name. Plain SQL behind a transaction pooler (a prepared statement does not
         follow a client from one server connection to the next)."""
+        prefix = "" if connection.in_atomic_block else self._prefix
         if settings.DB_TRANSACTION_POOLER:
-            cursor.execute(self._prefix + self.sql, parameters)
-            self._skip_prefix(cursor)
+            cursor.execute(prefix + self.sql, parameters)
+            _skip(cursor, prefix)
             return
         session = _prepared.setdefault(connection.connection, {})
         name = session.get(self.key)
         if name is not None:
             try:
-                cursor.execute(f"{self._prefix}EXECUTE {name}({self._arguments})", parameters)
+                cursor.execute(f"{prefix}EXECUTE {name}({self._arguments})", parameters)
             except Exception:
                 session.pop(self.key, None)  # whatever went wrong, the next run prepares it afresh
                 raise
-            self._skip_prefix(cursor)
+            _skip(cursor, prefix)
             return
         # A new name each time: a PREPARE that went through before a failure is simply never used.
         name = f"{self.key}_{next(_names)}"
-        cursor.execute(f"{self._prefix}PREPARE {name} AS {self._body}; EXECUTE {name}({self._arguments})", parameters)
-        self._skip_prefix(cursor)
+        cursor.execute(f"{prefix}PREPARE {name} AS {self._body}; EXECUTE {name}({self._arguments})", parameters)
+        _skip(cursor, prefix)
         cursor.nextset()
         session[self.key] = name
 
-    def _skip_prefix(self, cursor: CursorWrapper) -> None:
-        if self._prefix:
-            cursor.nextset()  # past the SET's empty result, to the statement's own
+
+def _skip(cursor: CursorWrapper, prefix: str) -> None:
+    if prefix:
+        cursor.nextset()  # past the SET's empty result, to the statement's own

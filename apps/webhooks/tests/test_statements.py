@@ -2,7 +2,7 @@
 the first time, EXECUTE after), never behind a transaction pooler, and prepared afresh after anything failed."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.test.utils import CaptureQueriesContext
 
@@ -79,6 +79,10 @@ def test_a_statement_that_need_not_wait_for_the_flush_commits_without_waiting_an
     assert run(quick, a=2) == [("off", 2)]  # and again once prepared
     # The setting was local to that transaction: the session's next statements wait for the flush as before.
     assert run(Statement("webhooks_test_durable", SETTING), a=3) == [("on", 3)]
+    # Inside a caller's transaction it leaves the setting alone: it would reach all that transaction writes.
+    with transaction.atomic():
+        assert run(quick, a=4) == [("on", 4)]
+    assert run(quick, a=5) == [("off", 5)]
 
 
 def test_the_delivered_records_are_the_statements_that_skip_the_flush_wait():
