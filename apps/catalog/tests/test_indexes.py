@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.catalog import selectors
 from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, copy_products
 from apps.organizations.tests.factories import OrganizationFactory
 from tools.bench.scale import WORDS as SCALE_WORDS
 
@@ -82,29 +82,14 @@ def searchable(organization):
     seven soft-deleted."""
     tenants = [organization, *OrganizationFactory.create_batch(39)]
     template = ProductFactory(organization=organization, name="espresso lamp", status="active")
-    expressions = {
-        "id": "gen_random_uuid()",
-        "created_at": "p.created_at - g * interval '1 second'",
-        "organization_id": "CASE WHEN g %% 2 = 0 THEN %(big)s::uuid ELSE (%(others)s::uuid[])[1 + g %% 39] END",
-        "slug": "p.slug || '-' || g",
-        "name": "(%(words)s::text[])[1 + g %% %(n)s] || ' ' || (%(words)s::text[])[1 + (g / 7) %% %(n)s] || ' ' || g",
-        "deleted_at": "CASE WHEN g %% 7 = 0 THEN now() END",
-    }
-    columns = [f.column for f in Product._meta.concrete_fields if not f.generated]
-    select = ", ".join(expressions.get(column, f"p.{column}") for column in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO catalog_product ({', '.join(columns)}) SELECT {select} "  # noqa: S608 - model columns
-            "FROM catalog_product p, generate_series(1, %(count)s) AS g WHERE p.id = %(template)s",
-            {
-                "big": organization.pk,
-                "others": [t.pk for t in tenants[1:]],
-                "words": list(WORDS),
-                "n": len(WORDS),
-                "count": SEARCH_ROWS,
-                "template": template.pk,
-            },
-        )
+    copy_products(
+        template=template,
+        tenants=tenants,
+        count=SEARCH_ROWS,
+        created_at="p.created_at - g * interval '1 second'",
+        name="(%(words)s::text[])[1 + g %% %(n)s] || ' ' || (%(words)s::text[])[1 + (g / 7) %% %(n)s] || ' ' || g",
+        params={"words": list(WORDS), "n": len(WORDS)},
+    )
     return organization
 
 

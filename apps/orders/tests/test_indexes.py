@@ -18,7 +18,7 @@ from django.utils import timezone
 from apps.accounts.tests.factories import UserFactory
 from apps.audit.models import AuditLog
 from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, copy_products
 from apps.entitlements import usage_period_start
 from apps.orders import selectors
 from apps.orders.models import Order, OrderItem
@@ -35,8 +35,8 @@ def populated(organization):
     tenants = [organization, *OrganizationFactory.create_batch(39)]
     customers = UserFactory.create_batch(50)
     product = ProductFactory(organization=organization)
+    copy_products(template=product, tenants=tenants, count=ORDERS)
     with connection.cursor() as cursor:
-        _copy_products(cursor, template=product, tenants=tenants, count=ORDERS)
         cursor.execute(
             "INSERT INTO orders_order (id, created_at, updated_at, organization_id, user_id, customer_email, "
             "order_number, status, payment_status, fulfillment_status, subtotal_cents, discount_cents, tax_cents, "
@@ -73,26 +73,6 @@ def scanned_whole(text: str) -> list[str]:
     """The large tables a plan reads sequentially (small lookup tables may be, at any size they have here)."""
     found = re.findall(r"Seq Scan on (\w+)", text)
     return [table for table in found if table in LARGE_TABLES or table.startswith("audit_auditlog_")]
-
-
-def _copy_products(cursor, *, template, tenants, count):
-    """``count`` copies of ``template`` spread over ``tenants`` (half in the first), newest every minute back."""
-    expressions = {
-        "id": "gen_random_uuid()",
-        "created_at": "p.created_at - g * interval '1 minute'",
-        "organization_id": "CASE WHEN g %% 2 = 0 THEN %(big)s::uuid ELSE (%(others)s::uuid[])[1 + g %% 39] END",
-        "slug": "p.slug || '-' || g",
-        "sku": "''",
-        "name": "p.name || ' ' || g",
-        "deleted_at": "CASE WHEN g %% 7 = 0 THEN now() END",
-    }
-    columns = [f.column for f in Product._meta.concrete_fields if not f.generated]
-    select = ", ".join(expressions.get(column, f"p.{column}") for column in columns)
-    cursor.execute(
-        f"INSERT INTO catalog_product ({', '.join(columns)}) SELECT {select} "  # noqa: S608 - model columns
-        "FROM catalog_product p, generate_series(1, %(count)s) AS g WHERE p.id = %(template)s",
-        {"big": tenants[0].pk, "others": [t.pk for t in tenants[1:]], "count": count, "template": template.pk},
-    )
 
 
 def plan(queryset) -> str:
