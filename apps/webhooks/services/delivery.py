@@ -30,10 +30,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core import tracing
+from apps.core.db import Statement
 from apps.jobs import metrics
 from apps.webhooks import signing, transport
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from apps.webhooks.services._common import PING, Statement, _body, _enqueue_endpoints, batch_queued_key
+from apps.webhooks.services._common import PING, _body, _enqueue_endpoints, batch_queued_key
 from apps.webhooks.services.endpoints import _disable
 
 logger = logging.getLogger("olympus.webhooks")

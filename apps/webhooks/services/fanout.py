@@ -10,11 +10,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.services import record
+from apps.core.db import Statement
 from apps.core.models import OutboxEvent
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.webhooks.services._common import (
     PING,
-    Statement,
     User,
     _authorize,
     _body,

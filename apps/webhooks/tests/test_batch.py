@@ -229,3 +229,11 @@ def test_a_success_opens_the_next_attempt_in_its_own_statement(
     assert list(
         WebhookDelivery.objects.filter(endpoint=batch_endpoint).order_by("created_at").values_list("attempts", "status")
     ) == [(1, "succeeded"), (1, "pending"), (1, "succeeded"), (1, "succeeded")]
+
+
+def test_the_delivered_records_are_the_statements_that_skip_the_flush_wait():
+    from apps.webhooks.services import delivery
+
+    skip = [delivery.DELIVERED, delivery.DELIVERED_AND_OPEN_NEXT]
+    wait = [delivery.LEASE_BY_ENDPOINT, delivery.LEASE_ONE, delivery.OPEN]
+    assert [bool(statement._prefix) for statement in skip + wait] == [True, True, False, False, False]

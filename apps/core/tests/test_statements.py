@@ -1,12 +1,13 @@
-"""The delivery path's statements are prepared once per database session (PREPARE and EXECUTE in one round trip
-the first time, EXECUTE after), never behind a transaction pooler, and prepared afresh after anything failed."""
+"""core.db.Statement (the webhook delivery path's statements): prepared once per database session (PREPARE and
+EXECUTE in one round trip the first time, EXECUTE after), never behind a transaction pooler, prepared afresh after
+anything failed; one that skips the flush wait does so in its own transaction only."""
 
 import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.test.utils import CaptureQueriesContext
 
-from apps.webhooks.services._common import Statement
+from apps.core.db import Statement
 
 pytestmark = pytest.mark.django_db(transaction=True)  # new sessions, failures outside a transaction: as a worker
 
@@ -83,11 +84,3 @@ def test_a_statement_that_need_not_wait_for_the_flush_commits_without_waiting_an
     with transaction.atomic():
         assert run(quick, a=4) == [("on", 4)]
     assert run(quick, a=5) == [("off", 5)]
-
-
-def test_the_delivered_records_are_the_statements_that_skip_the_flush_wait():
-    from apps.webhooks.services import delivery
-
-    skip = [delivery.DELIVERED, delivery.DELIVERED_AND_OPEN_NEXT]
-    wait = [delivery.LEASE_BY_ENDPOINT, delivery.LEASE_ONE, delivery.OPEN]
-    assert [bool(statement._prefix) for statement in skip + wait] == [True, True, False, False, False]
