@@ -23,10 +23,14 @@ def transaction_pooler_ready(database: dict[str, Any]) -> dict[str, Any]:
     """A ``DATABASES`` entry made safe behind PgBouncer in transaction mode (docs/databases.md).
 
     No server-side cursors (a named cursor outlives the transaction that declared it, and the next
-    transaction may run on another server connection) and no server-side prepared statements.
+    transaction may run on another server connection), no server-side prepared statements, and no
+    startup ``options``: PgBouncer refuses a connection that sends them unless told to ignore them,
+    so settings such as ``random_page_cost`` belong on the database role there.
     """
+    options = {key: value for key, value in database.get("OPTIONS", {}).items() if key != "options"}
     return {
         **database,
         "DISABLE_SERVER_SIDE_CURSORS": True,
-        "OPTIONS": {**database.get("OPTIONS", {}), "prepare_threshold": None},
+        # Startup options (``-c setting=value``) do not reach the server through the pooler.
+        "OPTIONS": {**options, "prepare_threshold": None},
     }

@@ -16,7 +16,12 @@ class ProductFilter(django_filters.FilterSet):
     category = django_filters.UUIDFilter(
         method="filter_category", help_text="A category id: its products and those of every category below it."
     )
-    search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Full-text, ranked.")
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=200,
+        help_text="Full-text (websearch syntax: name, description, SKUs), newest matches first; "
+        "when nothing matches, names like it (typos), most similar first.",
+    )
 
     class Meta:
         model = Product
@@ -41,7 +46,12 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(Exists(ProductVariant.objects.filter(product=OuterRef("pk"), sku=value)))
 
     def filter_search(self, queryset, name, value):
-        return apply_search(queryset, value) if value.strip() else queryset
+        return queryset  # applied last, in filter_queryset: its typo fallback asks what the other filters leave
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        search = self.form.cleaned_data.get("search") or ""
+        return apply_search(queryset, search) if search.strip() else queryset
 
     def filter_category(self, queryset, name, value):
         return products_in_category(queryset, value)

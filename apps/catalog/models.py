@@ -148,8 +148,14 @@ class Product(BaseModel):
                 opclasses=["uuid_ops", "gin_trgm_ops"],
                 name="product_org_name_trgm_idx",
             ),
-            # Tenant lists filtered or ordered by price (newest-first lists use the
-            # organization and created_at indexes; see tests/test_indexes.py).
+            # A tenant's newest first (its list, and its search: the matches come in this order, so a
+            # page reads the index until it is full, however many products match).
+            models.Index(
+                fields=["organization", "created_at", "id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="product_org_created_idx",
+            ),
+            # Tenant lists filtered or ordered by price.
             models.Index(
                 fields=["organization", "price_cents"],
                 condition=models.Q(deleted_at__isnull=True),

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.contrib.postgres.search import SearchQuery, TrigramSimilarity
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 
 from apps.catalog.models import Category, Product, ProductImage, ProductVariant
@@ -55,20 +55,33 @@ def resolve_organization(value: str) -> Organization | None:
     return Organization.objects.filter(lookup, deleted_at__isnull=True).first()
 
 
+FULL_TEXT_ORDER = ("-created_at", "-id")  # an order the tenant's index holds
+SIMILAR_NAMES_ORDER = ("-rank", "-created_at", "-id")
+
+
 def apply_search(queryset: QuerySet[Product], search: str) -> QuerySet[Product]:
-    """Full-text match (websearch syntax, ranked; variants' SKUs too) or a trigram match on the name for typos."""
+    """Full-text matches, newest first; when nothing matches in full text, names like the search (typos).
+
+    Full text: websearch syntax over the name, the description and the variants' SKUs. The matches
+    come newest first, so a page reads the tenant's newest-first index until it is full (or, for a
+    rare word, the GIN index's few matches): its cost does not grow with the number of matches
+    (docs/catalog.md). Only when nothing in ``queryset`` matches in full text (one more query,
+    stopping at the first match) does the search fall back to trigram similarity on the name, most
+    similar first. Apply it after every other filter: the fallback asks about what they leave.
+    """
     query = SearchQuery(search, search_type="websearch", config="english")
-    # A fixed-precision decimal: cursor pages compare the rank exactly (a float's text
-    # form rounds, and equal ranks would repeat or skip rows across pages).
-    rank = Cast(
-        SearchRank(F("search_vector"), query) + TrigramSimilarity("name", search),
-        DecimalField(max_digits=12, decimal_places=6),
-    )
-    return (
-        queryset.annotate(rank=rank)
-        .filter(Q(search_vector=query) | Q(name__trigram_similar=search))
-        .order_by("-rank", "-created_at", "-id")
-    )
+    matches = queryset.filter(search_vector=query)
+    if matches.exists():
+        return matches.order_by(*FULL_TEXT_ORDER)
+    # A fixed-precision decimal: cursor pages compare the similarity exactly (a float's text
+    # form rounds, and equal values would repeat or skip rows across pages).
+    similarity = Cast(TrigramSimilarity("name", search), DecimalField(max_digits=12, decimal_places=6))
+    return queryset.annotate(rank=similarity).filter(name__trigram_similar=search).order_by(*SIMILAR_NAMES_ORDER)
+
+
+def search_order(queryset: QuerySet[Product]) -> tuple[str, ...]:
+    """The order :func:`apply_search` chose for ``queryset`` (for a paginator that orders again)."""
+    return SIMILAR_NAMES_ORDER if "rank" in queryset.query.annotations else FULL_TEXT_ORDER
 
 
 def product_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Product]:

@@ -52,7 +52,10 @@ class ProductStatus(enum.Enum):
     ARCHIVED = Product.Status.ARCHIVED.value
 
 
-@strawberry.enum(description="List order; a search without one lists the best matches first.")
+@strawberry.enum(
+    description="List order; a search without one lists the newest matches first "
+    "(the most similar names when it falls back to typos)."
+)
 class ProductOrdering(enum.Enum):
     NEWEST = "-created_at"
     OLDEST = "created_at"
@@ -356,7 +359,10 @@ class CatalogQuery:
         max_price: Annotated[BigInt | None, strawberry.argument(description="Cents, inclusive.")] = None,
         in_stock: bool | None = None,
         sku: str | None = None,
-        search: Annotated[str | None, strawberry.argument(description="Full-text (websearch syntax), ranked.")] = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(description="Full-text (websearch syntax), newest matches first; else names like it."),
+        ] = None,
         category: Annotated[
             UUID | None, strawberry.argument(description="Its products and those of every category below it.")
         ] = None,

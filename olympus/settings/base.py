@@ -623,6 +623,12 @@ CACHES["default"]["OPTIONS"].update(
 DEPENDENCY_RETRY_AFTER_SECONDS = env.int("DEPENDENCY_RETRY_AFTER_SECONDS", default=5)
 # PostgreSQL: a server that does not answer a connection attempt is given up on after this long.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
+# The planner's price of reading a table page out of order (PostgreSQL's default, 4, is for
+# spinning disks). At 1.1, as for SSDs or a cache that holds the hot pages, a tenant's search walks
+# that tenant's newest-first index instead of the whole table's (docs/databases.md). Sent as a
+# startup option; behind a transaction pooler, which cannot pass it on, set it on the role instead.
+DB_RANDOM_PAGE_COST = env.float("DB_RANDOM_PAGE_COST", default=1.1)
+DATABASES["default"]["OPTIONS"].setdefault("options", f"-c random_page_cost={DB_RANDOM_PAGE_COST}")
 
 # Celery: the longest task is bounded by the hard time limit; a message whose worker died is handed
 # out again once the visibility timeout passes, so it is the time limit plus a margin, not an hour.

@@ -59,9 +59,9 @@ def conditional_json(request, body: bytes) -> HttpResponse:
 
 class ProductPagination(CursorPagination):
     def get_ordering(self, request, queryset, view):
-        # A search without an explicit ordering lists the best matches first.
+        # A search without an explicit ordering keeps the search's own (newest matches, or most similar names).
         if request.query_params.get("search", "").strip() and not request.query_params.get("ordering"):
-            return ("-rank", "-created_at", "-id")
+            return selectors.search_order(queryset)
         ordering = super().get_ordering(request, queryset, view)
         # A unique tie-breaker keeps cursors stable when names or prices repeat.
         return (*ordering, "-id") if "-id" not in ordering and "id" not in ordering else ordering

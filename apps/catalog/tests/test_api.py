@@ -1,13 +1,19 @@
 import uuid
 
 import pytest
+from django.contrib.postgres.search import TrigramSimilarity
 
+from apps.catalog import services
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory, vid
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/products/"
+
+
+def in_order(response):
+    return [row["id"] for row in response.json()["results"]]
 
 
 def ids(response):
@@ -93,33 +99,66 @@ def test_invalid_filter_value_is_a_validation_error(api_client):
     assert set(response.json()["error"]["details"]) == {"min_price", "status"}
 
 
-def test_search_is_ranked_and_forgives_typos(api_client, organization):
-    best = ProductFactory(organization=organization, name="Espresso Machine", description="Makes coffee")
-    weaker = ProductFactory(organization=organization, name="Kettle", description="Not an espresso machine")
+def test_search_lists_full_text_matches_newest_first_and_forgives_typos(api_client, organization):
+    # given: a name match, then a newer description match, then an unrelated product
+    machine = ProductFactory(organization=organization, name="Espresso Machine", description="Makes coffee")
+    kettle = ProductFactory(organization=organization, name="Kettle", description="Not an espresso machine")
     ProductFactory(organization=organization, name="Teapot", description="For tea")
+    # when / then: full-text matches, newest first
     response = api_client.get(f"{URL}?search=espresso")
-    assert [row["id"] for row in response.json()["results"]] == [str(best.id), str(weaker.id)]
+    assert [row["id"] for row in response.json()["results"]] == [str(kettle.id), str(machine.id)]
+    # and: nothing matches in full text, so the names like it, most similar first
     typo = api_client.get(f"{URL}?search=esspresso machne")
-    assert str(best.id) in ids(typo)
+    assert in_order(typo)[0] == str(machine.id)
+    assert str(kettle.id) not in ids(typo)
 
 
-def test_search_within_an_organization_ranks_its_matches_only(
+def test_typo_fallback_only_when_nothing_matches_in_full_text(api_client, organization):
+    # given: a correctly spelt name and a misspelt one
+    machine = ProductFactory(organization=organization, name="Espresso Machine")
+    misspelt = ProductFactory(organization=organization, name="Espreso Cup")
+    # when: a word that matches in full text
+    exact = api_client.get(f"{URL}?search=espresso")
+    # then: only the full-text match (the misspelt name is not mixed in)
+    assert in_order(exact) == [str(machine.id)]
+    # and: a search that matches nothing in full text finds both names by similarity, the closer first
+    fuzzy = api_client.get(f"{URL}?search=espressso")
+    by_similarity = Product.objects.annotate(similarity=TrigramSimilarity("name", "espressso")).order_by("-similarity")
+    assert in_order(fuzzy) == [str(pk) for pk in by_similarity.values_list("pk", flat=True)]
+    assert set(in_order(fuzzy)) == {str(machine.id), str(misspelt.id)}
+
+
+def test_typo_fallback_looks_only_at_what_the_other_filters_leave(api_client, organization):
+    # given: a full-text match in one category, a misspelt name in another
+    tools, cups = (services.category_create(organization=organization, data={"name": n}) for n in ("Tools", "Cups"))
+    ProductFactory(organization=organization, name="Espresso Machine", category=tools)
+    misspelt = ProductFactory(organization=organization, name="Espreso Cup", category=cups)
+    # when: searching the category without a full-text match
+    response = api_client.get(f"{URL}?search=espresso&category={cups.id}")
+    # then: the fallback finds the misspelt name there (the other category's match does not count)
+    assert in_order(response) == [str(misspelt.id)]
+
+
+def test_search_within_an_organization_lists_its_matches_only(
     api_client, api_client_for, owner, organization, other_organization
 ):
     # given: matches in two organizations, a draft and a deleted one among the owner's
-    best = ProductFactory(organization=organization, name="Espresso Machine")
+    machine = ProductFactory(organization=organization, name="Espresso Machine")
     draft = ProductFactory(organization=organization, name="Espresso Grinder Kit", status="draft")
-    weaker = ProductFactory(organization=organization, name="Kettle", description="Not an espresso machine")
+    kettle = ProductFactory(organization=organization, name="Kettle", description="Not an espresso machine")
     ProductFactory(organization=organization, name="Espresso Cup", deleted_at="2026-01-01T00:00:00Z")
     foreign = ProductFactory(organization=other_organization, name="Espresso Machine")
     client = api_client_for(owner)
     # when: the owner searches their organization
     within = client.get(f"{URL}?organization={organization.id}&search=espresso").json()
-    # then: the organization's matches (its draft too), best first; nothing of the other tenant
-    assert [row["id"] for row in within["results"]] == [str(best.id), str(draft.id), str(weaker.id)]
+    # then: the organization's matches (its draft too), newest first; nothing of the other tenant
+    assert [row["id"] for row in within["results"]] == [str(kettle.id), str(draft.id), str(machine.id)]
     # and: across organizations, everyone's active matches
     anonymous = api_client.get(f"{URL}?search=espresso").json()
-    assert {row["id"] for row in anonymous["results"]} == {str(best.id), str(weaker.id), str(foreign.id)}
+    assert {row["id"] for row in anonymous["results"]} == {str(machine.id), str(kettle.id), str(foreign.id)}
+    # and: an explicit ordering wins over the search's own
+    by_name = client.get(f"{URL}?organization={organization.id}&search=espresso&ordering=name").json()
+    assert [row["id"] for row in by_name["results"]] == [str(draft.id), str(machine.id), str(kettle.id)]
 
 
 def test_ordering_and_cursor_pagination(api_client, organization):

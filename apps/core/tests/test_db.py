@@ -3,11 +3,13 @@
 import uuid
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery, Value
 
 from apps.core.db import CompiledInsert, jsonb_with, pipeline
 from apps.core.models import OutboxEvent
+from olympus.service_urls import transaction_pooler_ready
 
 
 def attempts_of(event: OutboxEvent) -> Subquery:
@@ -119,3 +121,19 @@ def test_a_compiled_select_refuses_an_argument_its_query_does_not_use():
     )
     with pytest.raises(TypeError, match="every argument"):
         lookup(organization_id=uuid.uuid4(), unused=uuid.uuid4())
+
+
+@pytest.mark.django_db
+def test_connections_price_random_page_reads_for_ssds():
+    # The tenant search plan depends on it (apps/catalog/tests/test_indexes.py).
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert float(cursor.fetchone()[0]) == settings.DB_RANDOM_PAGE_COST == 1.1
+
+
+def test_behind_a_transaction_pooler_no_startup_options_are_sent():
+    database = {"NAME": "olympus", "OPTIONS": {"options": "-c random_page_cost=1.1", "connect_timeout": 3}}
+    ready = transaction_pooler_ready(database)
+    assert ready["OPTIONS"] == {"connect_timeout": 3, "prepare_threshold": None}
+    assert ready["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert database["OPTIONS"]["options"] == "-c random_page_cost=1.1"  # the given entry is left as it was
