@@ -5,7 +5,7 @@ runs Olympus on a developer's machine calls :func:`ensure_services` first:
 ``manage.py``, ``make run`` (``olympus.launch``), the Celery app (when it
 configures itself), WSGI/ASGI and the test run (``olympus.pytest_plugin``). It
 starts the embedded PostgreSQL / Redis for whichever of ``DATABASE_URL`` /
-``REDIS_URL`` is unset and exports their URLs, so child processes (gunicorn
+``REDIS_URL`` is unset and exports their URLs, so child processes (granian
 workers, Celery, pytest-xdist workers) inherit them and start nothing.
 
 Under production settings it does nothing: there the URLs are required and a

@@ -119,7 +119,7 @@ def ensure(*, postgres: bool, redis: bool) -> dict[str, str]:
     """Start (or reuse) the embedded servers asked for; return their URLs.
 
     The URLs are exported into ``os.environ`` so that child processes
-    (gunicorn, Celery, pytest-xdist workers) reuse them.
+    (granian, Celery, pytest-xdist workers) reuse them.
     """
     urls: dict[str, str] = {}
     if not (postgres or redis):
