@@ -44,7 +44,7 @@ from django.core.cache import cache
 from prometheus_client import Counter
 from rest_framework.exceptions import Throttled
 
-from apps.core import throttles
+from apps.core import redis_writes, throttles
 from apps.core.outages import is_dependency_down
 
 logger = logging.getLogger("olympus.catalog.cache")
@@ -92,11 +92,15 @@ def versions(scopes: list[str]) -> dict[str, int] | None:
 def _bump(scopes: Iterable[str]) -> None:
     # One round trip: SET NX then INCR per scope, pipelined; atomic per key, never resets a version.
     pipe = _redis().pipeline(transaction=False)
+    _queue_bump(pipe, scopes)
+    pipe.execute()
+
+
+def _queue_bump(pipe: Any, scopes: Iterable[str]) -> None:
     for scope in scopes:
         key = cache.make_and_validate_key(_version_key(scope))
         pipe.set(key, 1, nx=True)
         pipe.incr(key)
-    pipe.execute()
 
 
 def bump(organization_id: uuid.UUID | str) -> None:
@@ -110,13 +114,32 @@ def bump_structure(organization_id: uuid.UUID | str) -> None:
 
 
 def bump_after_commit(organization_id: uuid.UUID | str) -> None:
-    """Bump right after a write commits; Redis down: logged, the write's outbox event bumps again later."""
-    try:
-        bump(organization_id)
-    except Exception as exc:
+    """Bump right after a write commits; Redis down: logged, the write's outbox event bumps again later.
+
+    Sent with the commit's other Redis writes when the service batches them (``apps.core.redis_writes``).
+    """
+    redis_writes.send(_AfterCommitBump(organization_id))
+
+
+class _AfterCommitBump:
+    """:func:`bump` of one organization as pipelined commands, its failure handled as after a commit."""
+
+    def __init__(self, organization_id: uuid.UUID | str) -> None:
+        self.organization_id = organization_id
+
+    def queue(self, pipe: Any) -> None:
+        _queue_bump(pipe, [str(self.organization_id)])
+
+    def done(self, results: list[Any]) -> None:
+        for result in results:
+            if isinstance(result, Exception):
+                self.failed(result)
+                return
+
+    def failed(self, exc: Exception) -> None:
         if not is_dependency_down(exc):
-            raise
-        logger.warning("catalog cache bump for %s failed; the outbox will retry: %s", organization_id, exc)
+            raise exc
+        logger.warning("catalog cache bump for %s failed; the outbox will retry: %s", self.organization_id, exc)
 
 
 def _ref_key(value: str) -> str:

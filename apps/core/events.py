@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core import tracing
+from apps.core import redis_writes, tracing
 from apps.core.db import CompiledSelect
 from apps.core.models import OutboxEvent
 from apps.core.tasks import outbox_relay
@@ -83,12 +83,35 @@ RELAY_QUEUED_TTL = 10  # a lost relay message delays events by this much at most
 
 
 def _enqueue_relay(event_id: uuid.UUID | None = None) -> None:
-    try:
-        if not cache.add(RELAY_QUEUED_KEY, 1, timeout=RELAY_QUEUED_TTL):
+    """Set the queued flag (``cache.add``) and publish a relay when it was not set; with a batch's
+    other Redis writes when a service batches them (``apps.core.redis_writes``)."""
+    redis_writes.send(_RelayFlag(event_id))
+
+
+class _RelayFlag:
+    """``cache.add(RELAY_QUEUED_KEY, 1, timeout=RELAY_QUEUED_TTL)`` as a pipelined command, then the publish."""
+
+    def __init__(self, event_id: uuid.UUID | None) -> None:
+        self.event_id = event_id
+
+    def queue(self, pipe: Any) -> None:
+        # What django-redis sends for that add: the cache's key, an int stored as is, the timeout in ms.
+        pipe.set(cache.make_and_validate_key(RELAY_QUEUED_KEY), 1, nx=True, px=RELAY_QUEUED_TTL * 1000)
+
+    def done(self, results: list[Any]) -> None:
+        (added,) = results
+        if isinstance(added, Exception):
+            self.failed(added)
             return
-        outbox_relay.delay()
-    except Exception:  # Redis or the broker down: the beat sweep picks the event up later
-        logger.warning("could not enqueue outbox relay for %s; the sweep will retry", event_id, exc_info=True)
+        if not added:  # a relay is queued already: this commit rides on it
+            return
+        try:
+            outbox_relay.delay()
+        except Exception as exc:
+            self.failed(exc)
+
+    def failed(self, exc: Exception) -> None:  # Redis or the broker down: the beat sweep picks the event up later
+        logger.warning("could not enqueue outbox relay for %s; the sweep will retry", self.event_id, exc_info=exc)
 
 
 def outbox_drain(*, limit: int = 500) -> int:

@@ -20,6 +20,7 @@ from apps.audit.services import audit_entry
 from apps.catalog.models import Product
 from apps.catalog.selectors import VariantForSale, products_existing_in, variants_for_sale
 from apps.catalog.services import stock_reserved
+from apps.core import redis_writes
 from apps.core.db import CompiledInsert, jsonb_with, pipeline
 from apps.core.events import relay_after_commit
 from apps.core.exceptions import ValidationError
@@ -232,7 +233,8 @@ def order_place(
         raise NotAcceptingOrders()
     if not shipping_address:
         raise ValidationError(details={"shipping_address": ["A shipping address is required."]})
-    with transaction.atomic(), pipeline():
+    # The commit's Redis writes (the relay flag, the catalog version bump) leave in one round trip.
+    with redis_writes.batched(), transaction.atomic(), pipeline():
         # Everything that needs no lock first: concurrent orders queue on the product
         # rows and on the counter row only for the few writes after them.
         lines, variants = _sellable_variants(organization=organization, lines=raw_lines)
