@@ -14,13 +14,17 @@ model made by the ORM), never one ORM row at a time:
   interleaved in time, one item each, and an audit entry per order and per product;
 - the small database: the same shape at ``SCALE_SMALL_DIVISOR`` (500) times fewer rows.
 
-Each database is measured in a process of its own (``--measure``), through Django's test client
-(the whole middleware and DRF stack, no sockets): product list (anonymous, member, search; the
-page cache emptied before each request, so every request reads the database), order list,
+Each database is served by a process of its own (``--child``), measured through Django's test
+client (the whole middleware and DRF stack, no sockets): product list (anonymous, member, search;
+the page cache emptied before each request, so every request reads the database), order list,
 placement, the admin changelists of orders, products and the audit log, a GraphQL query with
-nested lists, then the analytics refresh and the audit partition maintenance, timed once. The
-report prints each request's per-second figure on both sizes and the ratio large/small (target
-≥ 0.8), and the refresh and maintenance times against their schedule intervals. Generation is
+nested lists, then the analytics refresh and the audit partition maintenance, timed once. Both
+processes stay up and take turns: each request is measured ``SCALE_BENCH_SECONDS`` (2) on one
+size, then on the other, ``SCALE_BENCH_ROUNDS`` (3) times, which size goes first alternating, so a
+drift in the shared machine's speed weighs on both alike. The report prints each request's
+median per-second figure on both sizes, the median of the rounds' ratios large/small (target
+≥ 0.8) with every round's ratio, and the refresh and maintenance times against their schedule
+intervals. Generation is
 bounded: it stops before starting when the disk holding ``.data`` lacks room for an estimate
 of the rows (about 4 KB per product or order with its indexes, audit and items).
 """
@@ -228,15 +232,14 @@ def _rate(call: Any, *, seconds: float, before: Any = None) -> float:
     return round(calls / spent, 1)
 
 
-def measure(seconds: float) -> dict[str, Any]:
+def requests_to_measure() -> dict[str, tuple[Any, Any]]:
+    """Each measured request: its call, and what runs untimed before each call (None: empty the cache)."""
     from django.core.cache import cache
     from django.db import connection
     from django.test import Client
 
     from apps.accounts.models import User
     from apps.accounts.services import ClientInfo, session_start
-    from apps.analytics import services as analytics_services
-    from apps.audit import services as audit_services
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT big, product FROM bench_scale_marker")
@@ -294,10 +297,17 @@ def measure(seconds: float) -> dict[str, Any]:
         "admin_audit_log": (get(admin_client, "/admin/audit/auditlog/"), None),
         "graphql_nested_lists": (post(client, "/graphql", graphql, 200, **bearer), None),
     }
-    figures: dict[str, Any] = {}
-    for name, (call, before) in requests.items():
+    for call, _before in requests.values():
         call()  # warm: imports, connection, caches of the code (not of the page)
-        figures[name] = _rate(call, seconds=seconds, before=before or cache.clear)
+    return {name: (call, before or cache.clear) for name, (call, before) in requests.items()}
+
+
+def maintenance_times() -> dict[str, float]:
+    """The analytics refresh and the audit partition maintenance, each timed once."""
+    from apps.analytics import services as analytics_services
+    from apps.audit import services as audit_services
+
+    figures = {}
     began = time.perf_counter()
     analytics_services.analytics_refresh()
     figures["analytics_refresh_s"] = round(time.perf_counter() - began, 2)
@@ -316,23 +326,51 @@ def _database_url(name: str) -> str:
     return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
 
 
-def _run_child(name: str, sizes: dict[str, int], seconds: float) -> dict[str, Any]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(name),
-        "DJANGO_SETTINGS_MODULE": "tools.bench.settings",
-        "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-        "API_THROTTLE_ANON": "100000000/min",
-        "API_THROTTLE_USER": "100000000/min",
-    }
-    command = [sys.executable, "-m", "tools.bench.scale", "--child", json.dumps(sizes), str(seconds)]
-    output = subprocess.run(command, cwd=BASE_DIR, env=env, check=True, stdout=subprocess.PIPE, text=True)  # noqa: S603
-    return json.loads(output.stdout.strip().splitlines()[-1])
+# A line of the child's protocol on its stdout (anything else there, e.g. a log line, is skipped).
+MARK = "@@scale "
 
 
-def child(sizes: dict[str, int], seconds: float) -> dict[str, Any]:
-    """In the database named by DATABASE_URL: migrate, generate unless already there with these sizes, measure."""
+class Child:
+    """One database's process: it migrates and generates, warms up, then measures what it is asked to."""
+
+    def __init__(self, name: str, sizes: dict[str, int], seconds: float) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(name),
+            "DJANGO_SETTINGS_MODULE": "tools.bench.settings",
+            "DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+            "API_THROTTLE_ANON": "100000000/min",
+            "API_THROTTLE_USER": "100000000/min",
+        }
+        command = [sys.executable, "-m", "tools.bench.scale", "--child", json.dumps(sizes), str(seconds)]
+        self.process = subprocess.Popen(  # noqa: S603 - our own module
+            command, cwd=BASE_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.ready = self._read()  # after migration, generation when needed, and the warm-up
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None  # noqa: S101 - opened above
+        for line in self.process.stdout:
+            if line.startswith(MARK):
+                return json.loads(line[len(MARK) :])
+        raise RuntimeError(f"the scale child ended (exit {self.process.wait()})")
+
+    def ask(self, **command: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None  # noqa: S101 - opened above
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def child(sizes: dict[str, int], seconds: float) -> None:
+    """In the database named by DATABASE_URL: migrate, generate unless already there with these sizes, then
+    answer the parent's commands (one JSON line each) until its stdin closes."""
     import django
     from django.core.management import call_command
     from django.db import connection
@@ -358,7 +396,38 @@ def child(sizes: dict[str, int], seconds: float) -> dict[str, Any]:
         generated = {"generated_now": True, "generation_seconds": made["generation_seconds"]}
     else:
         generated = {"generated_now": False, "generation_seconds": row[1]}
-    return {**generated, **measure(seconds)}
+    requests = requests_to_measure()
+    print(MARK + json.dumps({**generated, "requests": list(requests)}), flush=True)
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command["do"] == "rate":
+            call, before = requests[command["name"]]
+            answer: dict[str, Any] = {"per_s": _rate(call, seconds=seconds, before=before)}
+        else:
+            answer = maintenance_times()
+        print(MARK + json.dumps(answer), flush=True)
+
+
+def measure_interleaved(small: Child, large: Child, rounds: int) -> dict[str, dict[str, Any]]:
+    """Each request on both databases in turn, ``rounds`` times (which goes first alternates), so a drift
+    in the machine's speed weighs on both sizes alike: the median per-second figures and the median of
+    the rounds' ratios large/small."""
+    figures: dict[str, dict[str, Any]] = {}
+    for name in small.ready["requests"]:
+        pairs = []
+        for index in range(rounds):
+            order = (small, large) if index % 2 == 0 else (large, small)
+            rates = {id(c): c.ask(do="rate", name=name)["per_s"] for c in order}
+            pairs.append((rates[id(small)], rates[id(large)]))
+        ratios = sorted(round(b / a, 2) if a else 0.0 for a, b in pairs)
+        figures[name] = {
+            "small": statistics.median(a for a, _ in pairs),
+            "large": statistics.median(b for _, b in pairs),
+            "ratio": statistics.median(ratios),
+            "ratios": ratios,
+        }
+        print(f"{name}: {figures[name]}", flush=True)
+    return figures
 
 
 def _create_databases(names: list[str]) -> None:
@@ -373,7 +442,7 @@ def _create_databases(names: list[str]) -> None:
 
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
-        print(json.dumps(child(json.loads(sys.argv[2]), float(sys.argv[3]))))
+        child(json.loads(sys.argv[2]), float(sys.argv[3]))
         return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tools.bench.settings")
     from olympus import embedded
@@ -386,32 +455,49 @@ def main() -> None:
     print(f"sizes: large {large}, small {small}; disk free {free / 1e9:.1f} GB, estimate {needed / 1e9:.1f} GB")
     if needed > free * 0.8:
         raise SystemExit("Not enough disk for these sizes: lower SCALE_PRODUCTS / SCALE_ORDERS.")
-    seconds = float(os.environ.get("SCALE_BENCH_SECONDS", "3"))
+    seconds = float(os.environ.get("SCALE_BENCH_SECONDS", "2"))
+    rounds = int(os.environ.get("SCALE_BENCH_ROUNDS", "3"))
     _create_databases(["olympus_scale_small", "olympus_scale_large"])
-    results = {}
-    for name, sizes in (("small", small), ("large", large)):
-        began = time.perf_counter()
-        results[name] = _run_child(f"olympus_scale_{name}", sizes, seconds)
-        print(f"{name}: ready and measured in {time.perf_counter() - began:.0f} s: {results[name]}", flush=True)
-    report(results, large)
+    children: dict[str, Child] = {}
+    try:
+        for name, sizes in (("small", small), ("large", large)):
+            began = time.perf_counter()
+            children[name] = Child(f"olympus_scale_{name}", sizes, seconds)
+            print(f"{name}: ready in {time.perf_counter() - began:.0f} s: {children[name].ready}", flush=True)
+        figures = measure_interleaved(children["small"], children["large"], rounds)
+        maintenance = {name: c.ask(do="maintenance") for name, c in children.items()}
+    finally:
+        for c in children.values():
+            c.close()
+    report(figures, maintenance, large, children["large"].ready, rounds=rounds)
 
 
-def report(results: dict[str, dict[str, Any]], sizes: dict[str, int]) -> None:
+def report(
+    figures: dict[str, dict[str, Any]],
+    maintenance: dict[str, dict[str, float]],
+    sizes: dict[str, int],
+    generation: dict[str, Any],
+    *,
+    rounds: int,
+) -> None:
     from django.conf import settings
 
-    small, large = results["small"], results["large"]
-    print("\n| request | small (per s) | large (per s) | large/small (target >= 0.8) |\n|---|---|---|---|")
-    ratios = []
-    for name, value in small.items():
-        if name.endswith("_s") or name.startswith("generat"):
-            continue
-        ratio = round(large[name] / value, 2) if value else 0.0
-        ratios.append(ratio)
-        print(f"| {name} | {value} | {large[name]} | {ratio}{'' if ratio >= 0.8 else '  (below target)'} |")
     print(
-        f"\nmedian ratio {statistics.median(ratios)}; large data: {sizes}; generation {large['generation_seconds']} s"
+        f"\n| request | small (per s) | large (per s) | large/small, median of {rounds} rounds (target >= 0.8) "
+        "| rounds |\n|---|---|---|---|---|"
+    )
+    for name, figure in figures.items():
+        ratio = figure["ratio"]
+        below = "" if ratio >= 0.8 else "  (below target)"
+        rounds_text = ", ".join(str(r) for r in figure["ratios"])
+        print(f"| {name} | {figure['small']} | {figure['large']} | {ratio}{below} | {rounds_text} |")
+    ratios = [figure["ratio"] for figure in figures.values()]
+    print(
+        f"\nlowest ratio {min(ratios)}, median {statistics.median(ratios)}; large data: {sizes}; "
+        f"generation {generation['generation_seconds']} s"
     )
     interval = settings.ANALYTICS_REFRESH_SECONDS
+    large, small = maintenance["large"], maintenance["small"]
     print(f"analytics refresh: {large['analytics_refresh_s']} s large, {small['analytics_refresh_s']} s small "
           f"(schedule every {interval} s)")  # fmt: skip
     print(f"partition maintenance: {large['partition_maintenance_s']} s large (daily)")
