@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import yaml
+from django.conf import settings
 
 from olympus.celery import QUEUES
 
@@ -144,3 +145,10 @@ def test_the_balancer_spreads_requests_over_the_web_replicas_and_names_the_clien
     assert "proxy_set_header X-Forwarded-For" in config
     # one proxy appends X-Forwarded-For: the client address is the hop it wrote (NUM_PROXIES)
     assert SERVICES["web-scaled"]["environment"]["NUM_PROXIES"] == "1"
+
+
+def test_the_database_servers_price_random_page_reads_as_olympus_connections_do():
+    # Connections through PgBouncer cannot send the startup option: the servers set it themselves.
+    expected = f"random_page_cost={settings.DB_RANDOM_PAGE_COST}"
+    assert SERVICES["postgres"]["command"] == ["postgres", "-c", expected]
+    assert f"-c {expected}" in SERVICES["postgres-replica"]["command"][-1]
