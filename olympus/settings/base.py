@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "apps.core.headers.ContentSecurityPolicyMiddleware",  # issue 15: django-csp's, policy built once; COEP/CORP below
+    "csp.middleware.CSPMiddleware",  # issue 15: Content-Security-Policy, and the cross-origin headers below
     "apps.core.headers.CrossOriginMiddleware",
     "apps.core.middleware.AccessLogMiddleware",
     "apps.core.throttles.RateLimitHeadersMiddleware",
