@@ -628,8 +628,12 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env
 # spinning disks). At 1.1, as for SSDs or a cache that holds the hot pages, a tenant's search walks
 # that tenant's newest-first index instead of the whole table's (docs/databases.md). Sent as a
 # startup option; behind a transaction pooler, which cannot pass it on, set it on the role instead.
+# Added to startup options DATABASE_URL may already give (``?options=-c search_path=...``), unless they set it.
 DB_RANDOM_PAGE_COST = env.float("DB_RANDOM_PAGE_COST", default=1.1)
-DATABASES["default"]["OPTIONS"].setdefault("options", f"-c random_page_cost={DB_RANDOM_PAGE_COST}")
+_startup_options = DATABASES["default"]["OPTIONS"].get("options", "")
+if "random_page_cost" not in _startup_options:
+    _page_cost = f"-c random_page_cost={DB_RANDOM_PAGE_COST}"
+    DATABASES["default"]["OPTIONS"]["options"] = f"{_startup_options} {_page_cost}".strip()
 
 # Celery: the longest task is bounded by the hard time limit; a message whose worker died is handed
 # out again once the visibility timeout passes, so it is the time limit plus a margin, not an hour.

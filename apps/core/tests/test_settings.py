@@ -1,5 +1,7 @@
 """Production settings: `check --deploy` is clean, and a missing secret fails fast."""
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -49,3 +51,21 @@ def test_sentry_starts_only_with_a_dsn(monkeypatch, settings):
         assert sentry_sdk.get_client().is_active()
     finally:
         sentry_sdk.init(dsn=None)
+
+
+def _startup_options(env: dict[str, str], options: str) -> str:
+    """The startup options the settings send when DATABASE_URL carries ``options``."""
+    parts = urlsplit(env["DATABASE_URL"])
+    query = urlencode([*parse_qsl(parts.query), ("options", options)])
+    env = {**env, "DATABASE_URL": urlunsplit(parts._replace(query=query))}
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS']['options'])"
+    result = run_manage("shell", "-v", "0", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_startup_options_from_the_database_url_keep_the_planner_page_cost(production_env):
+    # a URL's own startup options and the page cost are both sent
+    assert _startup_options(production_env, "-c search_path=public") == "-c search_path=public -c random_page_cost=1.1"
+    # a page cost the URL sets itself wins
+    assert _startup_options(production_env, "-c random_page_cost=2") == "-c random_page_cost=2"
