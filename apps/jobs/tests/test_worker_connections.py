@@ -1,6 +1,7 @@
 """A worker keeps its database connection from one task to the next (Celery would close it around every task),
 and closes it, as Django does around a request, only when it broke or outlived CONN_MAX_AGE."""
 
+import select
 import time
 
 import pytest
@@ -13,6 +14,14 @@ from apps.webhooks.tasks import webhook_sweep
 from olympus.celery import app
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a worker's task runs outside any transaction
+
+
+@pytest.fixture(autouse=True)
+def _no_broken_connection_left_behind():
+    """A test here that fails with the test's own connection ended must not hand it, broken, to the tests after it."""
+    yield
+    if connection.connection is not None and connection.connection.broken:
+        connection.close()
 
 
 def backend_pid() -> int:
@@ -69,6 +78,10 @@ def test_a_broken_connection_is_replaced_around_a_task():
             cursor.execute("SELECT pg_terminate_backend(%s)", [before])
     finally:
         killer.close()
+    # pg_terminate_backend only signals the backend: wait for its goodbye on our socket, as a worker meets it
+    poller = select.poll()
+    poller.register(connection.connection.fileno(), select.POLLIN)
+    assert poller.poll(5000), "the server's goodbye did not arrive within 5 s"
     connection.errors_occurred = True  # what Django notes when a query fails on it
     run_task_signals()
     assert backend_pid() != before
