@@ -124,8 +124,9 @@ def webhook_worker_end_to_end() -> dict[str, Any]:
             "DEBUG": "false",
             "WEBHOOK_ALLOW_HTTP_HOSTS": "127.0.0.1",
             "WEBHOOK_ALLOWED_ADDRESSES": "127.0.0.1/32",
+            "LOG_LEVEL": "WARNING",  # the worker logs through LOGGING: a line per task would bury the figures
         }
-        command = [sys.executable, "-m", "celery", "-A", "olympus", "worker", "-l", "warning", "-Q"]
+        command = [sys.executable, "-m", "celery", "-A", "olympus", "--quiet", "worker", "-l", "warning", "-Q"]
         command += ["default,webhooks", "--concurrency", str(WORKER_CONCURRENCY), "-n", f"bench-{os.getpid()}@%h"]
         worker = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: S603
         organizations = []
