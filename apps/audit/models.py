@@ -11,19 +11,19 @@ parent, which PostgreSQL propagates to every partition).
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+
+from apps.core.ids import new_id
 
 TABLE = "audit_auditlog"
 DEFAULT_PARTITION = f"{TABLE}_default"
 
 
 class AuditLog(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # No database foreign keys: audit rows outlive the users and organizations they mention.
     organization = models.ForeignKey(

@@ -1,17 +1,16 @@
-import uuid
-
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
 from apps.core import tracing
+from apps.core.ids import new_id
 
 
 class BaseModel(models.Model):
     """UUID primary key and creation/update times for every Olympus model."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -22,7 +22,7 @@ def test_email_is_unique_regardless_of_case():
 
 def test_primary_key_is_a_uuid_and_times_are_set():
     user = User.objects.create_user("carol@example.com", "x")
-    assert user.pk.version == 4
+    assert user.pk.version == 7  # time-ordered (apps/core/ids.py)
     assert user.created_at is not None
     assert user.updated_at is not None
 
