@@ -30,8 +30,13 @@ def authorize(
 
 
 def locked_product(product_id: uuid.UUID | str) -> Product:
-    """The live product, its row locked for the caller's transaction; NotFound if gone."""
-    product = Product.objects.alive().select_for_update().filter(pk=product_id).first()
+    """The live product, its row locked for the caller's transaction; NotFound if gone.
+
+    ``FOR NO KEY UPDATE``: writers of the product take turns, while orders for it go on (an order
+    item's foreign key takes a key-share lock, which ``FOR UPDATE`` would make wait for the writer's
+    whole transaction, e.g. an image upload's file write).
+    """
+    product = Product.objects.alive().select_for_update(no_key=True).filter(pk=product_id).first()
     if product is None:
         raise NotFound("Product not found.")
     return product
