@@ -6,9 +6,11 @@ key (an order's items by ``order_id``, the audit log by ``resource_id``): the la
 the more distinct pages a stream of inserts touches, each one read into the cache and, first
 after a checkpoint, written whole to the WAL. A version 7 UUID (RFC 9562) starts with its
 creation time in milliseconds, so new keys follow one another and their entries land on the
-index's newest pages, whatever the table's size. The rest of the key is a counter for keys made
-in the same millisecond and random bits, so keys stay unguessable; they do tell the millisecond
-a row was made, which every API shows as ``created_at`` anyway.
+index's newest pages, whatever the table's size. After the time comes a counter (keys made in
+one millisecond stay in order) and 32 random bits of each key's own, so no key follows from
+another; nothing relies on a key being secret anyway (every read checks the caller's
+organization). A key tells the millisecond its row was made, which the API shows as
+``created_at``.
 """
 
 from __future__ import annotations
